@@ -23,6 +23,7 @@ CREATE TABLE incidents (
     mitigated_at           TIMESTAMPTZ,
     resolved_at            TIMESTAMPTZ,
     reopened_count         INTEGER NOT NULL DEFAULT 0,
+    revision               INTEGER NOT NULL DEFAULT 0,
     updated_at             TIMESTAMPTZ NOT NULL
 );
 CREATE INDEX incidents_status_id ON incidents (status, id);

@@ -23,6 +23,7 @@ CREATE TABLE incidents (
     mitigated_at           TIMESTAMP,
     resolved_at            TIMESTAMP,
     reopened_count         INTEGER NOT NULL DEFAULT 0,
+    revision               INTEGER NOT NULL DEFAULT 0,
     updated_at             TIMESTAMP NOT NULL
 );
 CREATE INDEX incidents_status_id ON incidents (status, id);

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"net"
+	"time"
+)
+
+// Every default lives in this file, so the documented defaults and the
+// running ones cannot drift apart.
+const (
+	defaultListen      = "127.0.0.1:8080"
+	defaultDatabaseURL = "data/firebreak.db"
+
+	defaultReopenWindow      = 30 * time.Minute
+	defaultCorrelationWindow = 30 * time.Minute
+	defaultPostmortemDue     = 120 * time.Hour // 5 days
+
+	defaultAlertBodyBytes = 10 << 20 // Alertmanager batches; 10 MiB
+	defaultAPIBodyBytes   = 1 << 20  // 1 MiB
+
+	defaultOutboxAttempts = 8
+	defaultOutboxBackoff  = 5 * time.Minute
+
+	defaultReadTimeout  = 30 * time.Second
+	defaultWriteTimeout = 30 * time.Second
+
+	defaultRollbackPolicy      = PolicyConfirm // a person decides unless told otherwise
+	defaultRollbackMinSeverity = "sev2"
+	defaultRollbackTimeout     = 60 * time.Second
+	defaultWebhookTimeout      = 10 * time.Second
+
+	defaultStatuspageTitle = "Status"
+)
+
+// Default returns the configuration used when there is no file: SQLite
+// at data/firebreak.db, listening on 127.0.0.1:8080, with Slack, the
+// status page and rollbacks off. Load starts from it, so a key left out
+// of the file keeps the value here.
+func Default() Config {
+	return Config{
+		Listen:    defaultListen,
+		PublicURL: publicURLFor(defaultListen),
+		Database:  Database{Driver: DriverSQLite, URL: defaultDatabaseURL},
+		Alerts: Alerts{
+			ServiceLabels:     []string{"service", "app", "job"},
+			EnvironmentLabels: []string{"env", "environment"},
+			SeverityMap:       defaultSeverityMap(),
+			ReopenWindow:      Duration(defaultReopenWindow),
+			MaxBodyBytes:      defaultAlertBodyBytes,
+		},
+		Deploys:    Deploys{CorrelationWindow: Duration(defaultCorrelationWindow)},
+		Postmortem: Postmortem{DueAfter: Duration(defaultPostmortemDue)},
+		Outbox: Outbox{
+			MaxAttempts: defaultOutboxAttempts,
+			MaxBackoff:  Duration(defaultOutboxBackoff),
+		},
+		Server: Server{
+			ReadTimeout:  Duration(defaultReadTimeout),
+			WriteTimeout: Duration(defaultWriteTimeout),
+			MaxBodyBytes: defaultAPIBodyBytes,
+		},
+	}
+}
+
+// defaultSeverityMap follows Alertmanager's customary severity label
+// values. It is a function so that no caller shares (and mutates) one map.
+func defaultSeverityMap() map[string]string {
+	return map[string]string{
+		"critical": "sev1",
+		"error":    "sev2",
+		"warning":  "sev3",
+		"info":     "sev4",
+	}
+}
+
+// defaultRollback holds what a services.X.rollback section starts from;
+// the section itself is optional, so these apply only once it is present.
+func defaultRollback() Rollback {
+	return Rollback{
+		Policy:      defaultRollbackPolicy,
+		MinSeverity: defaultRollbackMinSeverity,
+		Timeout:     Duration(defaultRollbackTimeout),
+	}
+}
+
+// defaultWebhook holds what a rollback webhook section starts from.
+func defaultWebhook() Webhook {
+	return Webhook{Timeout: Duration(defaultWebhookTimeout)}
+}
+
+// defaultStatuspage holds what a statuspage section starts from.
+func defaultStatuspage() Statuspage {
+	return Statuspage{Title: defaultStatuspageTitle}
+}
+
+// publicURLFor derives the public URL from the listen address when the
+// file gives none: a wildcard host is not something a browser can open,
+// so it becomes localhost. An unparsable address yields "" and is
+// reported by Validate under listen.
+func publicURLFor(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
+	}
+	switch host {
+	case "", "0.0.0.0", "::":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

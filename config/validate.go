@@ -1,0 +1,273 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The values some keys accept, kept in one place so messages can list
+// them.
+var (
+	validDrivers    = []string{DriverSQLite, DriverPostgres}
+	validPolicies   = []string{PolicyAuto, PolicyConfirm, PolicyOff}
+	validSeverities = []string{"sev1", "sev2", "sev3", "sev4"}
+	validScopes     = []string{"alerts:write", "deploys:write", "incidents:write", "read", "admin"}
+)
+
+// problems collects validation failures, so Validate reports all of them
+// at once rather than one per start.
+type problems []error
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, &FieldError{Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks c as Load leaves it and returns every problem, joined
+// with errors.Join; each is a *FieldError naming its key. Secrets must be
+// resolved already: an empty one is reported under its *_env key.
+func (c Config) Validate() error {
+	var p problems
+	// An empty public_url is derived from listen; when listen is broken
+	// that is the one problem to report.
+	if p.checkListen(c.Listen) || c.PublicURL != "" {
+		p.checkURL("public_url", c.PublicURL, true)
+	}
+	p.checkDatabase(c.Database)
+	p.checkTokens(c.Tokens)
+	p.checkAlerts(c.Alerts)
+	p.positive("deploys.correlation_window", c.Deploys.CorrelationWindow)
+	for _, name := range sortedKeys(c.Services) {
+		p.checkService(name, c.Services[name])
+	}
+	if c.Slack != nil {
+		p.checkSlack(*c.Slack)
+	}
+	if c.Statuspage != nil {
+		p.checkStatuspage(*c.Statuspage)
+	}
+	p.positive("postmortem.due_after", c.Postmortem.DueAfter)
+	if c.Outbox.MaxAttempts < 1 {
+		p.add("outbox.max_attempts", "must be at least 1, is %d", c.Outbox.MaxAttempts)
+	}
+	p.positive("outbox.max_backoff", c.Outbox.MaxBackoff)
+	p.positive("server.read_timeout", c.Server.ReadTimeout)
+	p.positive("server.write_timeout", c.Server.WriteTimeout)
+	p.positiveBytes("server.max_body_bytes", c.Server.MaxBodyBytes)
+	return errors.Join(p...)
+}
+
+// checkListen wants host:port with a numeric port; the host may be empty
+// to listen on every interface. It reports whether listen is usable.
+func (p *problems) checkListen(listen string) bool {
+	_, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		p.add("listen", "%q is not host:port (for example 127.0.0.1:8080 or :8080)", listen)
+		return false
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		p.add("listen", "port %q is not a number from 0 to 65535", port)
+		return false
+	}
+	return true
+}
+
+// checkURL wants an absolute http or https URL with a host, since these
+// URLs are called or shown to people as they are.
+func (p *problems) checkURL(key, raw string, required bool) {
+	if raw == "" {
+		if required {
+			p.add(key, "is required")
+		}
+		return
+	}
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add(key, "%q is not an absolute http:// or https:// URL", raw)
+	}
+}
+
+func (p *problems) checkDatabase(db Database) {
+	if !slices.Contains(validDrivers, db.Driver) {
+		p.add("database.driver", "unknown driver %q (one of %s)", db.Driver, strings.Join(validDrivers, ", "))
+		return
+	}
+	switch {
+	case db.URL == "":
+		p.add("database.url", "is required")
+	case db.Driver == DriverPostgres && !isPostgresURL(db.URL):
+		p.add("database.url", "driver postgres needs a postgres:// or postgresql:// URL, not %q", db.URL)
+	case db.Driver == DriverSQLite && isPostgresURL(db.URL):
+		p.add("database.driver", "is sqlite but url is a PostgreSQL URL; set driver: postgres or leave driver out")
+	case db.Driver == DriverSQLite && looksLikeOtherURL(db.URL):
+		// Otherwise a mistyped URL would quietly become a SQLite file name.
+		p.add("database.url", "%q is neither a SQLite file path nor a postgres:// or postgresql:// URL", db.URL)
+	}
+}
+
+func (p *problems) checkTokens(tokens []Token) {
+	seen := map[string]int{}
+	for i, t := range tokens {
+		key := fmt.Sprintf("tokens[%d]", i)
+		switch first, dup := seen[t.Name]; {
+		case t.Name == "":
+			p.add(key+".name", "is required")
+		case dup:
+			p.add(key+".name", "%q is already used by tokens[%d]", t.Name, first)
+		default:
+			seen[t.Name] = i
+		}
+		p.secret(key+".token_env", t.TokenEnv, t.Token)
+		if len(t.Scopes) == 0 {
+			p.add(key+".scopes", "is required (one or more of %s)", strings.Join(validScopes, ", "))
+		}
+		for j, s := range t.Scopes {
+			if !slices.Contains(validScopes, s) {
+				p.add(fmt.Sprintf("%s.scopes[%d]", key, j), "unknown scope %q (one of %s)", s, strings.Join(validScopes, ", "))
+			}
+		}
+	}
+}
+
+func (p *problems) checkAlerts(a Alerts) {
+	for i, l := range a.ServiceLabels {
+		if l == "" {
+			p.add(fmt.Sprintf("alerts.service_labels[%d]", i), "must not be empty")
+		}
+	}
+	for i, l := range a.EnvironmentLabels {
+		if l == "" {
+			p.add(fmt.Sprintf("alerts.environment_labels[%d]", i), "must not be empty")
+		}
+	}
+	for _, k := range sortedKeys(a.SeverityMap) {
+		p.severity("alerts.severity_map."+k, a.SeverityMap[k])
+	}
+	p.positive("alerts.reopen_window", a.ReopenWindow)
+	p.positiveBytes("alerts.max_body_bytes", a.MaxBodyBytes)
+}
+
+func (p *problems) checkService(name string, s Service) {
+	key := "services." + name
+	if strings.TrimSpace(name) == "" {
+		p.add("services", "a service name must not be empty")
+	}
+	if s.Rollback == nil {
+		return
+	}
+	r := *s.Rollback
+	key += ".rollback"
+	if !slices.Contains(validPolicies, r.Policy) {
+		p.add(key+".policy", "unknown policy %q (one of %s)", r.Policy, strings.Join(validPolicies, ", "))
+	}
+	p.severity(key+".min_severity", r.MinSeverity)
+	p.positive(key+".timeout", r.Timeout)
+	switch {
+	case r.Webhook != nil && r.Command != nil:
+		p.add(key, "has both webhook and command; keep one")
+	case r.Webhook == nil && r.Command == nil && r.Policy != PolicyOff:
+		p.add(key, "needs a webhook or a command (or policy: off)")
+	}
+	if r.Webhook != nil {
+		p.checkURL(key+".webhook.url", r.Webhook.URL, true)
+		p.secret(key+".webhook.secret_env", r.Webhook.SecretEnv, r.Webhook.Secret)
+		p.positive(key+".webhook.timeout", r.Webhook.Timeout)
+	}
+	if r.Command != nil {
+		if len(r.Command) == 0 || r.Command[0] == "" {
+			p.add(key+".command", "must list the program and its arguments, e.g. [kubectl, rollout, undo, deployment/x]")
+		}
+	}
+}
+
+func (p *problems) checkSlack(s Slack) {
+	p.secret("slack.bot_token_env", s.BotTokenEnv, s.BotToken)
+	p.secret("slack.signing_secret_env", s.SigningSecretEnv, s.SigningSecret)
+	if s.Channel == "" {
+		p.add("slack.channel", "is required: incidents of services without slack_channel are posted there")
+	}
+	p.checkURL("slack.api_url", s.APIURL, false)
+}
+
+func (p *problems) checkStatuspage(s Statuspage) {
+	if s.Title == "" {
+		p.add("statuspage.title", "must not be empty")
+	}
+	seen := map[string]int{}
+	for i, c := range s.Components {
+		key := fmt.Sprintf("statuspage.components[%d]", i)
+		switch first, dup := seen[c.Name]; {
+		case c.Name == "":
+			p.add(key+".name", "is required")
+		case dup:
+			p.add(key+".name", "%q is already used by statuspage.components[%d]", c.Name, first)
+		default:
+			seen[c.Name] = i
+		}
+		for j, svc := range c.Services {
+			if svc == "" {
+				p.add(fmt.Sprintf("%s.services[%d]", key, j), "must not be empty")
+			}
+		}
+	}
+	for i, pub := range s.Publish {
+		key := fmt.Sprintf("statuspage.publish[%d]", i)
+		p.checkURL(key+".url", pub.URL, true)
+		p.secret(key+".secret_env", pub.SecretEnv, pub.Secret)
+	}
+}
+
+// looksLikeOtherURL spots database URLs Firebreak cannot use: another
+// scheme, or a mangled postgres one. SQLite "file:" URIs are paths.
+func looksLikeOtherURL(raw string) bool {
+	u := strings.ToLower(raw)
+	if strings.HasPrefix(u, "file:") {
+		return false
+	}
+	return strings.Contains(u, "://") || strings.HasPrefix(u, "postgres")
+}
+
+// secret checks a secret read from the environment, reporting it under
+// its *_env key since that is what the person edits.
+func (p *problems) secret(key, envName, value string) {
+	switch {
+	case value != "":
+	case envName == "":
+		p.add(key, "is required: name the environment variable that holds the secret")
+	default:
+		p.add(key, "environment variable %s is not set", envName)
+	}
+}
+
+func (p *problems) severity(key, sev string) {
+	if !slices.Contains(validSeverities, sev) {
+		p.add(key, "unknown severity %q (one of %s)", sev, strings.Join(validSeverities, ", "))
+	}
+}
+
+func (p *problems) positive(key string, d Duration) {
+	if d <= 0 {
+		p.add(key, "must be a duration greater than zero, is %s", d)
+	}
+}
+
+func (p *problems) positiveBytes(key string, n int64) {
+	if n <= 0 {
+		p.add(key, "must be a number of bytes greater than zero, is %d", n)
+	}
+}
+
+// sortedKeys makes map-driven messages come out in a stable order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,174 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+
+	"firebreak/incidents"
+)
+
+// incidentDetail is an incident with everything GET /api/v1/incidents/{id} shows.
+type incidentDetail struct {
+	incidents.Incident
+	Alerts   any               `json:"alerts"`
+	Suspects any               `json:"suspects"`
+	Timeline []incidents.Event `json:"timeline"`
+}
+
+func (s *Server) listIncidents(c *fiber.Ctx) error {
+	f := incidents.Filter{Service: c.Query("service")}
+	if raw := c.Query("status"); raw != "" {
+		for _, part := range strings.Split(raw, ",") {
+			if part == "open" {
+				f.OpenOnly = true
+				continue
+			}
+			st, err := incidents.ParseStatus(part)
+			if err != nil {
+				return err
+			}
+			f.Statuses = append(f.Statuses, st)
+		}
+	}
+	if raw := c.Query("severity"); raw != "" {
+		sev, err := incidents.ParseSeverity(raw)
+		if err != nil {
+			return err
+		}
+		f.Severity = sev
+	}
+	var err error
+	if f.Since, err = timeQuery(c, "since", s.deps.Incidents.Now()); err != nil {
+		return err
+	}
+	if f.Limit, err = limitQuery(c); err != nil {
+		return err
+	}
+	if f.Before, err = cursorQuery(c); err != nil {
+		return err
+	}
+	list, next, err := s.deps.Incidents.List(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []incidents.Incident{}
+	}
+	return c.JSON(fiber.Map{"incidents": list, "next_cursor": cursorValue(next)})
+}
+
+func (s *Server) declareIncident(c *fiber.Ctx) error {
+	var in incidents.DeclareInput
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return err
+	}
+	inc, err := s.deps.Incidents.Declare(c.UserContext(), actor(c), in)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/incidents/" + strconv.FormatInt(inc.ID, 10))
+	return c.Status(http.StatusCreated).JSON(inc)
+}
+
+func (s *Server) getIncident(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	inc, err := s.deps.Incidents.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	timeline, err := s.deps.Incidents.Timeline(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	if timeline == nil {
+		timeline = []incidents.Event{}
+	}
+	return c.JSON(incidentDetail{Incident: inc, Alerts: []any{}, Suspects: []any{}, Timeline: timeline})
+}
+
+// transitionBody is the optional body of a state change.
+type transitionBody struct {
+	Note string `json:"note"`
+}
+
+func (s *Server) transitionIncident(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	action, err := incidents.ParseAction(c.Params("action"))
+	if err != nil {
+		return fiber.NewError(http.StatusNotFound, "no such action "+strconv.Quote(c.Params("action"))+
+			": want acknowledge, remediate, mitigate, resolve, reopen, notes or rollback")
+	}
+	var body transitionBody
+	if err := decodeOptional(c.Body(), &body); err != nil {
+		return err
+	}
+	inc, err := s.deps.Incidents.Transition(c.UserContext(), id, action, actor(c), body.Note)
+	if err != nil {
+		return err
+	}
+	return c.JSON(inc)
+}
+
+// noteBody is the body of POST /incidents/{id}/notes.
+type noteBody struct {
+	Text   string `json:"text"`
+	Public bool   `json:"public"`
+}
+
+func (s *Server) addNote(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var body noteBody
+	if err := decodeStrict(c.Body(), &body); err != nil {
+		return err
+	}
+	ev, err := s.deps.Incidents.AddNote(c.UserContext(), id, actor(c), body.Text, body.Public)
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusCreated).JSON(ev)
+}
+
+// limitQuery reads ?limit= (default 100, at most 1000).
+func limitQuery(c *fiber.Ctx) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, badRequest("limit=%q must be a whole number from 1 to 1000", raw)
+	}
+	return n, nil
+}
+
+// cursorQuery reads ?cursor=, the id the previous page ended at.
+func cursorQuery(c *fiber.Ctx) (int64, error) {
+	raw := c.Query("cursor")
+	if raw == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 1 {
+		return 0, badRequest("cursor=%q is not a cursor this server returned", raw)
+	}
+	return n, nil
+}
+
+func cursorValue(next int64) any {
+	if next == 0 {
+		return nil
+	}
+	return strconv.FormatInt(next, 10)
+}

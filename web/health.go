@@ -1,0 +1,24 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// healthy answers while the process runs, like Alertmanager's /-/healthy.
+func (s *Server) healthy(c *fiber.Ctx) error { return c.SendString("OK") }
+
+// ready answers 200 only while the database is reachable, so a load balancer sends
+// traffic elsewhere when it is not.
+func (s *Server) ready(c *fiber.Ctx) error {
+	ctx, cancel := context.WithTimeout(c.UserContext(), 2*time.Second)
+	defer cancel()
+	if err := s.deps.DB.Ping(ctx); err != nil {
+		s.log.Warn("not ready", "err", err)
+		return c.Status(http.StatusServiceUnavailable).SendString("database unreachable")
+	}
+	return c.SendString("OK")
+}

@@ -1,0 +1,102 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/adaptor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"firebreak/store"
+)
+
+// httpMetrics are the request series every route reports.
+type httpMetrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry, db *store.DB) *httpMetrics {
+	m := &httpMetrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "firebreak_http_requests_total",
+			Help: "HTTP requests answered, by route pattern, method and status code.",
+		}, []string{"route", "method", "code"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "firebreak_http_request_duration_seconds",
+			Help:    "Time to answer an HTTP request, by route pattern and method.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}, []string{"route", "method"}),
+	}
+	reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "firebreak"}))
+	if db != nil {
+		reg.MustRegister(&openIncidentsCollector{db: db})
+	}
+	return m
+}
+
+// observe logs each request and counts it by route pattern (not raw path, which would give
+// one series per incident id).
+func (s *Server) observe(c *fiber.Ctx) error {
+	start := time.Now()
+	err := c.Next()
+	if err != nil {
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	code := c.Response().StatusCode()
+	route := c.Route().Path
+	elapsed := time.Since(start)
+	s.metrics.requests.WithLabelValues(route, c.Method(), strconv.Itoa(code)).Inc()
+	s.metrics.duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
+	level := slog.LevelDebug
+	if code >= 400 {
+		level = slog.LevelInfo
+	}
+	s.log.Log(c.UserContext(), level, "http request", "method", c.Method(), "path", c.Path(),
+		"route", route, "code", code, "duration", elapsed)
+	return nil
+}
+
+func (s *Server) metricsHandler() fiber.Handler {
+	return adaptor.HTTPHandler(promhttp.HandlerFor(s.metrics.registry, promhttp.HandlerOpts{}))
+}
+
+// openIncidentsCollector reads open incidents by severity from the database at scrape time,
+// so every replica reports the same truth without keeping counters in step.
+type openIncidentsCollector struct{ db *store.DB }
+
+var openIncidentsDesc = prometheus.NewDesc("firebreak_open_incidents",
+	"Incidents not yet resolved, by severity.", []string{"severity"}, nil)
+
+func (o *openIncidentsCollector) Describe(ch chan<- *prometheus.Desc) { ch <- openIncidentsDesc }
+
+func (o *openIncidentsCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var rows []struct {
+		Severity string `db:"severity"`
+		N        int    `db:"n"`
+	}
+	err := o.db.R.SelectContext(ctx, &rows, `SELECT severity, COUNT(*) AS n FROM incidents WHERE status <> 'resolved' GROUP BY severity`)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(openIncidentsDesc, err)
+		return
+	}
+	counts := map[string]int{"sev1": 0, "sev2": 0, "sev3": 0, "sev4": 0}
+	for _, r := range rows {
+		counts[r.Severity] = r.N
+	}
+	for sev, n := range counts {
+		ch <- prometheus.MustNewConstMetric(openIncidentsDesc, prometheus.GaugeValue, float64(n), sev)
+	}
+}

@@ -1,0 +1,101 @@
+// Package web is Firebreak's HTTP layer: it decodes requests, authenticates them, calls the
+// domain packages and translates their answers and errors to JSON. It holds no rules.
+package web
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"firebreak/incidents"
+	"firebreak/store"
+	"firebreak/tokens"
+)
+
+// Authenticator turns a presented token into a principal.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (tokens.Principal, error)
+}
+
+// Deps is what the HTTP layer calls into. Wired by cmd/firebreak.
+type Deps struct {
+	DB        *store.DB
+	Incidents *incidents.Manager
+	Auth      Authenticator
+	// Registry receives the HTTP metrics; /metrics serves it.
+	Registry *prometheus.Registry
+	Logger   *slog.Logger
+	// MaxBodyBytes caps the body of Firebreak's own API requests.
+	MaxBodyBytes int
+	// MaxWebhookBytes caps the body of the Alertmanager webhook, which is larger.
+	MaxWebhookBytes int
+	ReadTimeout     time.Duration
+	WriteTimeout    time.Duration
+}
+
+// Server is the fiber application with its routes.
+type Server struct {
+	app     *fiber.App
+	deps    Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+}
+
+// New builds the application and registers every route.
+func New(d Deps) *Server {
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	if d.MaxBodyBytes <= 0 {
+		d.MaxBodyBytes = 1 << 20
+	}
+	if d.MaxWebhookBytes <= 0 {
+		d.MaxWebhookBytes = 10 << 20
+	}
+	if d.Registry == nil {
+		d.Registry = prometheus.NewRegistry()
+	}
+	s := &Server{deps: d, log: d.Logger}
+	s.metrics = newHTTPMetrics(d.Registry, d.DB)
+	s.app = fiber.New(fiber.Config{
+		// Fiber reuses request buffers; Immutable copies strings out so none change under us.
+		Immutable:             true,
+		DisableStartupMessage: true,
+		// The largest body any route takes; each route group applies its own smaller cap.
+		BodyLimit:    max(d.MaxBodyBytes, d.MaxWebhookBytes),
+		ReadTimeout:  d.ReadTimeout,
+		WriteTimeout: d.WriteTimeout,
+		ErrorHandler: s.handleError,
+		JSONEncoder:  marshalJSON,
+	})
+	s.routes()
+	return s
+}
+
+// App exposes the fiber app, for tests (app.Test) and for Listen.
+func (s *Server) App() *fiber.App { return s.app }
+
+// Listen serves on addr until Shutdown.
+func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+
+// Shutdown stops accepting connections and waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+
+func (s *Server) routes() {
+	s.app.Use(s.recoverPanics, s.observe)
+
+	s.app.Get("/-/healthy", s.healthy)
+	s.app.Get("/-/ready", s.ready)
+	s.app.Get("/metrics", s.metricsHandler())
+
+	api := s.app.Group("/api/v1", s.authenticate)
+	api.Get("/incidents", s.require(tokens.Read), s.listIncidents)
+	api.Post("/incidents", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.declareIncident)
+	api.Get("/incidents/:id", s.require(tokens.Read), s.getIncident)
+	api.Post("/incidents/:id/notes", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.addNote)
+	api.Post("/incidents/:id/:action", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.transitionIncident)
+	api.Get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
+}
