@@ -7,10 +7,12 @@ import (
 	"log/slog"
 
 	"github.com/pressly/goose/v3"
-	"github.com/pressly/goose/v3/lock"
 
 	"firebreak/migrations"
 )
+
+// migrationLockID is the PostgreSQL advisory lock held while migrating.
+const migrationLockID = 0x46697265627265 // "Firebre"
 
 // Migrate applies every pending migration of the database's dialect. On PostgreSQL it holds
 // a session advisory lock, so replicas starting together migrate once.
@@ -18,6 +20,19 @@ func (db *DB) Migrate(ctx context.Context) error {
 	p, err := db.migrationProvider()
 	if err != nil {
 		return err
+	}
+	if db.Dialect == Postgres {
+		// pg_advisory_lock blocks until the lock is free, where goose's own locker polls
+		// every few seconds: replicas (and parallel tests) start without waiting for a tick.
+		conn, err := db.W.Conn(ctx)
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Close()
+		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+			return fmt.Errorf("migrate: take advisory lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID) //nolint:errcheck // released with the session anyway
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
@@ -47,17 +62,11 @@ func (db *DB) migrationProvider() (*goose.Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("migrations for %s: %w", db.Dialect, err)
 	}
-	var opts []goose.ProviderOption
 	dialect := goose.DialectSQLite3
 	if db.Dialect == Postgres {
 		dialect = goose.DialectPostgres
-		locker, err := lock.NewPostgresSessionLocker()
-		if err != nil {
-			return nil, fmt.Errorf("migration lock: %w", err)
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	p, err := goose.NewProvider(dialect, db.W.DB, sub, opts...)
+	p, err := goose.NewProvider(dialect, db.W.DB, sub)
 	if err != nil {
 		return nil, fmt.Errorf("migrations for %s: %w", db.Dialect, err)
 	}

@@ -74,3 +74,25 @@ func TestMigrateIsIdempotentAndTransactionsRollBack(t *testing.T) {
 		}
 	})
 }
+
+func TestReplicasMigratingAtOnceMigrateOnce(t *testing.T) {
+	driver, dsn := storetest.DSN(t, store.Postgres)
+	ctx := context.Background()
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			db, err := store.Open(ctx, driver, dsn)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			errs <- db.Migrate(ctx)
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+}
