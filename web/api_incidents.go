@@ -89,7 +89,13 @@ func (s *Server) getIncident(c *fiber.Ctx) error {
 	if timeline == nil {
 		timeline = []incidents.Event{}
 	}
-	return c.JSON(incidentDetail{Incident: inc, Alerts: []any{}, Suspects: []any{}, Timeline: timeline})
+	var alertList any = []any{}
+	if s.deps.Alerts != nil {
+		if alertList, err = s.deps.Alerts.ForIncident(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
+	return c.JSON(incidentDetail{Incident: inc, Alerts: alertList, Suspects: []any{}, Timeline: timeline})
 }
 
 // transitionBody is the optional body of a state change.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gofiber/fiber/v2"
 
+	"firebreak/alerts"
 	"firebreak/incidents"
 	"firebreak/store"
 )
@@ -29,7 +30,9 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, incidents.ErrInvalidTransition):
 		return http.StatusConflict
-	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest):
+	case errors.Is(err, store.ErrOverloaded):
+		return http.StatusServiceUnavailable
+	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid):
 		return http.StatusBadRequest
 	case store.IsUnavailable(err):
 		return http.StatusServiceUnavailable
@@ -45,6 +48,9 @@ func (s *Server) handleError(c *fiber.Ctx, err error) error {
 	case code == http.StatusServiceUnavailable:
 		s.log.Warn("request failed, caller should retry", "method", c.Method(), "path", c.Path(), "err", err)
 		msg = "the database is unavailable right now; retry later"
+		if errors.Is(err, store.ErrOverloaded) {
+			msg = "too many writes queued; retry later"
+		}
 		c.Set(fiber.HeaderRetryAfter, "5")
 	case code >= 500:
 		s.log.Error("request failed", "method", c.Method(), "path", c.Path(), "err", err)

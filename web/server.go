@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"firebreak/alerts"
 	"firebreak/incidents"
 	"firebreak/store"
 	"firebreak/tokens"
@@ -24,6 +25,8 @@ type Authenticator interface {
 type Deps struct {
 	DB        *store.DB
 	Incidents *incidents.Manager
+	// Alerts ingests Alertmanager webhooks; nil leaves the endpoint out.
+	Alerts *alerts.Ingester
 	Auth      Authenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
@@ -97,5 +100,8 @@ func (s *Server) routes() {
 	api.Get("/incidents/:id", s.require(tokens.Read), s.getIncident)
 	api.Post("/incidents/:id/notes", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.addNote)
 	api.Post("/incidents/:id/:action", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.transitionIncident)
+	if s.deps.Alerts != nil {
+		api.Post("/alerts/alertmanager", s.require(tokens.AlertsWrite), s.limitBody(s.deps.MaxWebhookBytes), s.receiveAlertmanager)
+	}
 	api.Get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
 }

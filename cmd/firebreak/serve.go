@@ -12,6 +12,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"firebreak/alerts"
 	"firebreak/config"
 	"firebreak/incidents"
 	"firebreak/store"
@@ -45,9 +46,13 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	incs := incidents.NewManager(db, time.Now)
+	writes := newGroupCommitter(db)
+	defer writes.Close() // after the HTTP server: requests in flight finish their writes first
+	ingester := alerts.NewIngester(db, incs, writes, alertOptions(cfg))
 	srv := web.New(web.Deps{
 		DB:              db,
 		Incidents:       incs,
+		Alerts:          ingester,
 		Auth:            auth,
 		Registry:        prometheus.NewRegistry(),
 		Logger:          slog.Default(),
@@ -102,4 +107,28 @@ func listenUntilDone(ctx context.Context, srv *web.Server, addr string, db *stor
 	<-errc
 	slog.Info("stopped")
 	return nil
+}
+
+// newGroupCommitter batches concurrent webhook writes into few transactions: one writer for
+// SQLite, which allows one; a few for PostgreSQL, which runs them side by side.
+func newGroupCommitter(db *store.DB) *store.GroupCommitter {
+	workers := 1
+	if db.Dialect == store.Postgres {
+		workers = 4
+	}
+	return store.NewGroupCommitter(db, workers, 128, 4096, slog.Default())
+}
+
+// alertOptions translates the alerts section of the config.
+func alertOptions(cfg config.Config) alerts.Options {
+	sevs := make(map[string]incidents.Severity, len(cfg.Alerts.SeverityMap))
+	for label, sev := range cfg.Alerts.SeverityMap {
+		sevs[label] = incidents.Severity(sev) // validated by config
+	}
+	return alerts.Options{
+		ServiceLabels:     cfg.Alerts.ServiceLabels,
+		EnvironmentLabels: cfg.Alerts.EnvironmentLabels,
+		SeverityMap:       sevs,
+		ReopenWindow:      time.Duration(cfg.Alerts.ReopenWindow),
+	}
 }

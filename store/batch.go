@@ -1,0 +1,175 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// ErrOverloaded means the write queue is full: the caller should answer 503 so the sender
+// retries (Alertmanager retries 5xx, and drops a notification on 429).
+var ErrOverloaded = errors.New("write queue is full")
+
+// GroupCommitter runs many small write functions in few transactions. Concurrent callers
+// queue up while a batch commits; the next batch takes all of them at once, each inside a
+// SAVEPOINT of its own so one failing request rolls back alone. Do returns only after the
+// batch has committed, so an answer never promises what a crash could lose.
+//
+// This is the pattern of bbolt's DB.Batch: one fsync carries a hundred requests, which is
+// what lets SQLite with synchronous=FULL keep up with Alertmanager storms.
+type GroupCommitter struct {
+	db       *DB
+	queue    chan *batchItem
+	maxBatch int
+	wg       sync.WaitGroup
+	stop     chan struct{}
+	once     sync.Once
+	log      *slog.Logger
+}
+
+// errGaveUp is the result of a call whose caller left before its batch ran.
+var errGaveUp = errors.New("the request was cancelled before its batch ran")
+
+type batchItem struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, q Querier) error
+	done chan error
+}
+
+// NewGroupCommitter starts workers that commit batches of at most maxBatch functions. A
+// queue of queueLen pending calls absorbs bursts; past that Do returns ErrOverloaded. SQLite
+// wants one worker (one writer); PostgreSQL can use several.
+func NewGroupCommitter(db *DB, workers, maxBatch, queueLen int, log *slog.Logger) *GroupCommitter {
+	if log == nil {
+		log = slog.Default()
+	}
+	g := &GroupCommitter{db: db, queue: make(chan *batchItem, queueLen), maxBatch: maxBatch, stop: make(chan struct{}), log: log}
+	for i := 0; i < workers; i++ {
+		g.wg.Add(1)
+		go g.run()
+	}
+	return g
+}
+
+// Do runs fn inside a batched transaction and returns its error, or the commit's.
+func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
+	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case <-g.stop:
+		return fmt.Errorf("group commit: %w", ErrOverloaded)
+	default:
+	}
+	select {
+	case g.queue <- it:
+	default:
+		return fmt.Errorf("group commit: %w", ErrOverloaded)
+	}
+	// Wait for the batch even if ctx ends: once queued, the work may be committed, and the
+	// caller must not answer before knowing.
+	return <-it.done
+}
+
+// Close stops taking work, finishes what is queued and waits for the workers.
+func (g *GroupCommitter) Close() {
+	g.once.Do(func() { close(g.stop) })
+	g.wg.Wait()
+}
+
+func (g *GroupCommitter) run() {
+	defer g.wg.Done()
+	batch := make([]*batchItem, 0, g.maxBatch)
+	for {
+		var first *batchItem
+		select {
+		case first = <-g.queue:
+		case <-g.stop:
+			// Drain what was queued before Close, then stop.
+			for {
+				select {
+				case it := <-g.queue:
+					g.commit([]*batchItem{it})
+				default:
+					return
+				}
+			}
+		}
+		batch = append(batch[:0], first)
+	fill:
+		for len(batch) < g.maxBatch {
+			select {
+			case it := <-g.queue:
+				batch = append(batch, it)
+			default:
+				break fill
+			}
+		}
+		g.commit(batch)
+	}
+}
+
+// commit runs one batch. If the transaction as a whole fails with a retryable error (a
+// PostgreSQL deadlock or serialization failure between replicas), it runs the batch again
+// once before giving up.
+func (g *GroupCommitter) commit(batch []*batchItem) {
+	results := make([]error, len(batch))
+	var err error
+	for attempt := 0; attempt < 2; attempt++ {
+		err = g.db.InTx(context.Background(), func(q Querier) error {
+			for i, it := range batch {
+				results[i] = g.runOne(q, i, it)
+				if results[i] != nil && isTxFatal(results[i]) {
+					return results[i]
+				}
+			}
+			return nil
+		})
+		if err == nil || !IsUnavailable(err) {
+			break
+		}
+		g.log.Warn("batch transaction failed, retrying once", "size", len(batch), "err", err)
+	}
+	for i, it := range batch {
+		if err != nil {
+			it.done <- err
+			continue
+		}
+		it.done <- results[i]
+	}
+}
+
+// runOne runs one function inside its own savepoint.
+func (g *GroupCommitter) runOne(q Querier, i int, it *batchItem) error {
+	if it.ctx.Err() != nil {
+		// Not wrapped: the caller's deadline must not read as the database being unavailable.
+		return errGaveUp
+	}
+	sp := fmt.Sprintf("req_%d", i)
+	if _, err := q.ExecContext(it.ctx, "SAVEPOINT "+sp); err != nil {
+		return fmt.Errorf("savepoint: %w", err)
+	}
+	ferr := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic in batched write: %v", p)
+			}
+		}()
+		return it.fn(context.WithoutCancel(it.ctx), q)
+	}()
+	if ferr != nil {
+		if _, err := q.ExecContext(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); err != nil {
+			return fmt.Errorf("%w (and rolling back its savepoint failed: %v)", ferr, err)
+		}
+		_, _ = q.ExecContext(context.Background(), "RELEASE SAVEPOINT "+sp)
+		return ferr
+	}
+	if _, err := q.ExecContext(context.Background(), "RELEASE SAVEPOINT "+sp); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	return nil
+}
+
+// isTxFatal reports whether an error leaves the whole transaction unusable, so the batch
+// must be retried rather than carried on.
+func isTxFatal(err error) bool { return IsUnavailable(err) }
