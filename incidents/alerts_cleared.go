@@ -9,10 +9,10 @@ import (
 
 // Event kinds written when alerts change an incident.
 const (
-	KindAlertFiring    EventKind = "alert_firing"
-	KindAlertResolved  EventKind = "alert_resolved"
-	KindAlertsCleared  EventKind = "alerts_cleared"
-	alertmanagerActor            = "alertmanager"
+	KindAlertFiring   EventKind = "alert_firing"
+	KindAlertResolved EventKind = "alert_resolved"
+	KindAlertsCleared EventKind = "alerts_cleared"
+	alertmanagerActor           = "alertmanager"
 )
 
 // AllAlertsResolvedTx applies what PRODUCT.md asks once every alert of an incident has

@@ -27,7 +27,7 @@ type Deps struct {
 	Incidents *incidents.Manager
 	// Alerts ingests Alertmanager webhooks; nil leaves the endpoint out.
 	Alerts *alerts.Ingester
-	Auth      Authenticator
+	Auth   Authenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
