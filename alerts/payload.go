@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -90,7 +92,8 @@ func validateAlert(a template.Alert) error {
 	if a.StartsAt.IsZero() {
 		return errors.New("startsAt is missing")
 	}
-	if a.StartsAt.Year() < 1970 || a.StartsAt.Year() > 9999 {
+	// In UTC, as it is stored: 9999-12-31T23:00:00-05:00 is in the year 10000.
+	if y := a.StartsAt.UTC().Year(); y < 1970 || y > 9999 {
 		return fmt.Errorf("startsAt %s is out of range", a.StartsAt.Format(time.RFC3339))
 	}
 	if a.Fingerprint != "" {
@@ -102,10 +105,14 @@ func validateAlert(a template.Alert) error {
 }
 
 // Fingerprint is the alert's identity: the fingerprint Alertmanager sent, else the
-// Prometheus fingerprint of its label set (which is what Alertmanager computes).
+// Prometheus fingerprint of its label set (which is what Alertmanager computes). It is
+// always in Alertmanager's form, 16 lowercase hex digits, so "ABC" and "0000000000000abc"
+// name one alert.
 func Fingerprint(a template.Alert) string {
 	if a.Fingerprint != "" {
-		return a.Fingerprint
+		if fp, err := model.ParseFingerprint(a.Fingerprint); err == nil {
+			return fp.String()
+		}
 	}
 	ls := make(model.LabelSet, len(a.Labels))
 	for k, v := range a.Labels {
@@ -120,7 +127,11 @@ func describe(err error) string {
 	var pe *time.ParseError
 	switch {
 	case errors.As(err, &te):
-		return fmt.Sprintf("field %q must be %s, not %s", te.Field, te.Type.String(), te.Value)
+		if te.Field == "" {
+			return fmt.Sprintf("the body must be a JSON object, not %s", te.Value)
+		}
+		// Field names the JSON path, prefixed by the embedded Go struct's name.
+		return fmt.Sprintf("field %q must be %s, not %s", strings.TrimPrefix(te.Field, "Data."), jsonType(te.Type), te.Value)
 	case errors.As(err, &se):
 		return fmt.Sprintf("invalid JSON at byte %d: %s", se.Offset, se.Error())
 	case errors.As(err, &pe):
@@ -129,4 +140,22 @@ func describe(err error) string {
 		return "the body ends in the middle of the JSON"
 	}
 	return "invalid JSON: " + err.Error()
+}
+
+// jsonType names the JSON type a Go type is decoded from.
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
+		return "a string"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64, reflect.Uint, reflect.Uint8,
+		reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return t.String()
 }

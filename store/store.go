@@ -188,3 +188,13 @@ func IsUnavailable(err error) bool {
 	}
 	return false
 }
+
+// SkipLocked is the suffix that lets several PostgreSQL replicas claim different rows of a
+// queue at once. SQLite has one writer, which serialises claims by itself, and no such
+// clause: this is the one place where the dialects differ in DML.
+func (db *DB) SkipLocked() string {
+	if db.Dialect == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}

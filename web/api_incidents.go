@@ -13,9 +13,13 @@ import (
 // incidentDetail is an incident with everything GET /api/v1/incidents/{id} shows.
 type incidentDetail struct {
 	incidents.Incident
-	Alerts   any               `json:"alerts"`
-	Suspects any               `json:"suspects"`
-	Timeline []incidents.Event `json:"timeline"`
+	Alerts   any `json:"alerts"`
+	Suspects any `json:"suspects"`
+	// DeploysDuring are deploys of the service recorded while the incident was open: shown,
+	// but not suspects.
+	DeploysDuring any               `json:"deploys_during"`
+	Rollbacks     any               `json:"rollbacks"`
+	Timeline      []incidents.Event `json:"timeline"`
 }
 
 func (s *Server) listIncidents(c *fiber.Ctx) error {
@@ -95,7 +99,21 @@ func (s *Server) getIncident(c *fiber.Ctx) error {
 			return err
 		}
 	}
-	return c.JSON(incidentDetail{Incident: inc, Alerts: alertList, Suspects: []any{}, Timeline: timeline})
+	detail := incidentDetail{Incident: inc, Alerts: alertList, Suspects: []any{}, DeploysDuring: []any{}, Rollbacks: []any{}, Timeline: timeline}
+	if s.deps.Deploys != nil {
+		if detail.Suspects, err = s.deps.Deploys.Suspects(c.UserContext(), id); err != nil {
+			return err
+		}
+		if detail.DeploysDuring, err = s.deps.Deploys.During(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
+	if s.deps.Rollbacks != nil {
+		if detail.Rollbacks, err = s.deps.Rollbacks.ForIncident(c.UserContext(), id); err != nil {
+			return err
+		}
+	}
+	return c.JSON(detail)
 }
 
 // transitionBody is the optional body of a state change.

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"firebreak/alerts"
+	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/store"
 )
@@ -26,13 +27,15 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &fe):
 		return fe.Code
-	case errors.Is(err, incidents.ErrNotFound):
+	case errors.Is(err, incidents.ErrNotFound), errors.Is(err, deploys.ErrNotFound):
 		return http.StatusNotFound
-	case errors.Is(err, incidents.ErrInvalidTransition):
+	case errors.Is(err, incidents.ErrInvalidTransition), errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
+		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved):
 		return http.StatusConflict
 	case errors.Is(err, store.ErrOverloaded):
 		return http.StatusServiceUnavailable
-	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid):
+	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid),
+		errors.Is(err, deploys.ErrInvalid):
 		return http.StatusBadRequest
 	case store.IsUnavailable(err):
 		return http.StatusServiceUnavailable

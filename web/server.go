@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"firebreak/alerts"
+	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/store"
 	"firebreak/tokens"
@@ -27,7 +28,11 @@ type Deps struct {
 	Incidents *incidents.Manager
 	// Alerts ingests Alertmanager webhooks; nil leaves the endpoint out.
 	Alerts *alerts.Ingester
-	Auth   Authenticator
+	// Deploys records deploys and finds suspects; nil leaves the endpoints out.
+	Deploys *deploys.Tracker
+	// Rollbacks requests rollbacks; nil when no service has a hook.
+	Rollbacks *deploys.Rollbacks
+	Auth      Authenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -98,10 +103,16 @@ func (s *Server) routes() {
 	api.Get("/incidents", s.require(tokens.Read), s.listIncidents)
 	api.Post("/incidents", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.declareIncident)
 	api.Get("/incidents/:id", s.require(tokens.Read), s.getIncident)
+	api.Post("/incidents/:id/rollback", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.requestRollback)
 	api.Post("/incidents/:id/notes", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.addNote)
 	api.Post("/incidents/:id/:action", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.transitionIncident)
 	if s.deps.Alerts != nil {
 		api.Post("/alerts/alertmanager", s.require(tokens.AlertsWrite), s.limitBody(s.deps.MaxWebhookBytes), s.receiveAlertmanager)
+	}
+	if s.deps.Deploys != nil {
+		api.Get("/deploys", s.require(tokens.Read), s.listDeploys)
+		api.Post("/deploys", s.require(tokens.DeploysWrite), s.limitBody(s.deps.MaxBodyBytes), s.recordDeploy)
+		api.Get("/deploys/:id", s.require(tokens.Read), s.getDeploy)
 	}
 	api.Get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
 }

@@ -18,6 +18,8 @@ Usage:
   firebreak serve [--config firebreak.yaml]
   firebreak migrate [--config firebreak.yaml]
   firebreak token create --name N --scopes a,b [--config firebreak.yaml]
+  firebreak deploy record --service S --env E --version V [--previous V0] [--commit SHA] [--url U] [--author A]
+      (talks to the API: FIREBREAK_URL, FIREBREAK_TOKEN)
   firebreak version
 `
 
@@ -42,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = runMigrate(ctx, args[1:], stdout)
 	case "token":
 		err = runToken(ctx, args[1:], stdout)
+	case "deploy":
+		err = runDeploy(ctx, args[1:], stdout)
 	case "version", "--version", "-v":
 		err = runVersion(stdout)
 	case "help", "--help", "-h":

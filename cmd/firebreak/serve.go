@@ -14,7 +14,9 @@ import (
 
 	"firebreak/alerts"
 	"firebreak/config"
+	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/outbox"
 	"firebreak/store"
 	"firebreak/tokens"
 	"firebreak/web"
@@ -46,13 +48,26 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	incs := incidents.NewManager(db, time.Now)
+	jobs := outbox.New(db, outbox.Options{MaxAttempts: cfg.Outbox.MaxAttempts, MaxBackoff: time.Duration(cfg.Outbox.MaxBackoff)})
+	rollbacks := deploys.NewRollbacks(db, incs, jobs, rollbackHooks(cfg), cfg.PublicURL)
+	tracker := deploys.NewTracker(db, incs, time.Duration(cfg.Deploys.CorrelationWindow), rollbacks)
+	incs.OnChange(tracker.OnIncidentChange)
+
+	// Deferred calls run in reverse: the HTTP server stops first (in listenUntilDone), then
+	// queued writes commit, then the outbox finishes the jobs in hand, then the database closes.
+	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
+	workDone := make(chan struct{})
+	go func() { jobs.Run(workCtx); close(workDone) }()
+	defer func() { stopWork(); <-workDone }()
 	writes := newGroupCommitter(db)
-	defer writes.Close() // after the HTTP server: requests in flight finish their writes first
+	defer writes.Close()
 	ingester := alerts.NewIngester(db, incs, writes, alertOptions(cfg))
 	srv := web.New(web.Deps{
 		DB:              db,
 		Incidents:       incs,
 		Alerts:          ingester,
+		Deploys:         tracker,
+		Rollbacks:       rollbacks,
 		Auth:            auth,
 		Registry:        prometheus.NewRegistry(),
 		Logger:          slog.Default(),
@@ -131,4 +146,22 @@ func alertOptions(cfg config.Config) alerts.Options {
 		SeverityMap:       sevs,
 		ReopenWindow:      time.Duration(cfg.Alerts.ReopenWindow),
 	}
+}
+
+// rollbackHooks translates services.*.rollback of the config.
+func rollbackHooks(cfg config.Config) map[string]deploys.Hook {
+	hooks := map[string]deploys.Hook{}
+	for name, svc := range cfg.Services {
+		rb := svc.Rollback
+		if rb == nil {
+			continue
+		}
+		h := deploys.Hook{Policy: rb.Policy, MinSeverity: incidents.Severity(rb.MinSeverity), Command: rb.Command,
+			Timeout: time.Duration(rb.Timeout)}
+		if rb.Webhook != nil {
+			h.WebhookURL, h.Secret, h.Timeout = rb.Webhook.URL, []byte(rb.Webhook.Secret), time.Duration(rb.Webhook.Timeout)
+		}
+		hooks[name] = h
+	}
+	return hooks
 }

@@ -1,0 +1,114 @@
+// Package deploys records deploy events, matches them with incidents ("was it the
+// deploy?"), and rolls a suspected deploy back through a service's hook.
+package deploys
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Named errors; the HTTP layer maps them once.
+var (
+	ErrInvalid  = errors.New("invalid deploy")
+	ErrNotFound = errors.New("deploy not found")
+)
+
+// Deploy is one deploy event as stored and shown.
+type Deploy struct {
+	ID              int64      `json:"id" db:"id"`
+	Service         string     `json:"service" db:"service"`
+	Environment     string     `json:"environment" db:"environment"`
+	Version         string     `json:"version" db:"version"`
+	PreviousVersion *string    `json:"previous_version" db:"previous_version"`
+	Commit          *string    `json:"commit" db:"commit_sha"`
+	Author          *string    `json:"author" db:"author"`
+	URL             *string    `json:"url" db:"url"`
+	Description     *string    `json:"description" db:"description"`
+	StartedAt       *time.Time `json:"started_at" db:"started_at"`
+	FinishedAt      time.Time  `json:"finished_at" db:"finished_at"`
+	RecordedAt      time.Time  `json:"-" db:"recorded_at"`
+}
+
+// Input is a deploy as a CI pipeline reports it.
+type Input struct {
+	Service         string     `json:"service"`
+	Environment     string     `json:"environment"`
+	Version         string     `json:"version"`
+	PreviousVersion string     `json:"previous_version"`
+	Commit          string     `json:"commit"`
+	Author          string     `json:"author"`
+	URL             string     `json:"url"`
+	Description     string     `json:"description"`
+	StartedAt       *time.Time `json:"started_at"`
+	FinishedAt      *time.Time `json:"finished_at"`
+}
+
+const (
+	maxShort = 200
+	maxLong  = 5000
+)
+
+// deploy validates in and builds the deploy; a deploy without finished_at finished when it
+// was received.
+func (in Input) deploy(now time.Time) (Deploy, error) {
+	in.Service, in.Environment, in.Version = strings.TrimSpace(in.Service), strings.TrimSpace(in.Environment), strings.TrimSpace(in.Version)
+	var problems []string
+	if in.Service == "" {
+		problems = append(problems, "service is required")
+	}
+	if in.Version == "" {
+		problems = append(problems, "version is required")
+	}
+	for _, f := range []struct {
+		name, value string
+		max         int
+	}{{"service", in.Service, maxShort}, {"environment", in.Environment, maxShort}, {"version", in.Version, maxShort},
+		{"previous_version", in.PreviousVersion, maxShort}, {"commit", in.Commit, maxShort}, {"author", in.Author, maxShort},
+		{"url", in.URL, maxLong}, {"description", in.Description, maxLong}} {
+		if !utf8.ValidString(f.value) {
+			problems = append(problems, f.name+" is not valid UTF-8")
+		} else if n := utf8.RuneCountInString(f.value); n > f.max {
+			problems = append(problems, fmt.Sprintf("%s is %d characters long, at most %d allowed", f.name, n, f.max))
+		}
+	}
+	d := Deploy{Service: in.Service, Environment: in.Environment, Version: in.Version, PreviousVersion: optional(in.PreviousVersion),
+		Commit: optional(in.Commit), Author: optional(in.Author), URL: optional(in.URL), Description: optional(in.Description),
+		FinishedAt: now, RecordedAt: now}
+	if in.FinishedAt != nil {
+		d.FinishedAt = in.FinishedAt.UTC()
+	}
+	if in.StartedAt != nil {
+		t := in.StartedAt.UTC()
+		d.StartedAt = &t
+		if t.After(d.FinishedAt) {
+			problems = append(problems, "started_at is after finished_at")
+		}
+	}
+	if d.FinishedAt.After(now.Add(5 * time.Minute)) {
+		problems = append(problems, "finished_at is in the future")
+	}
+	if len(problems) > 0 {
+		return Deploy{}, fmt.Errorf("%w: %s", ErrInvalid, strings.Join(problems, "; "))
+	}
+	return d, nil
+}
+
+func optional(s string) *string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+// Label names the deploy for people: "checkout 1.4.2 (prod)".
+func (d Deploy) Label() string {
+	l := d.Service + " " + d.Version
+	if d.Environment != "" {
+		l += " (" + d.Environment + ")"
+	}
+	return l
+}

@@ -1,0 +1,218 @@
+package deploys
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"firebreak/incidents"
+	"firebreak/store"
+)
+
+// Timeline event kinds written by this package.
+const (
+	KindDeploySuspected   incidents.EventKind = "deploy_suspected"
+	KindDeployDuring      incidents.EventKind = "deploy_during"
+	KindRollbackRequested incidents.EventKind = "rollback_requested"
+	KindRollbackSucceeded incidents.EventKind = "rollback_succeeded"
+	KindRollbackFailed    incidents.EventKind = "rollback_failed"
+)
+
+// Match kinds.
+const (
+	matchSuspect = "suspect"
+	matchDuring  = "during"
+)
+
+// Tracker records deploys and correlates them with incidents.
+type Tracker struct {
+	db        *store.DB
+	incidents *incidents.Manager
+	window    time.Duration
+	rollbacks *Rollbacks
+}
+
+// NewTracker returns a Tracker; deploys finished within window before an incident's impact
+// start are its suspects. rollbacks may be nil (no rollback hooks at all).
+func NewTracker(db *store.DB, m *incidents.Manager, window time.Duration, rollbacks *Rollbacks) *Tracker {
+	if window <= 0 {
+		window = 30 * time.Minute
+	}
+	return &Tracker{db: db, incidents: m, window: window, rollbacks: rollbacks}
+}
+
+// Record stores a deploy and matches it with the open incidents of its service and
+// environment: one whose impact began up to the window after the deploy finished gets it as a
+// suspect (recorded late); one already under way gets it as "deployed during the incident".
+func (t *Tracker) Record(ctx context.Context, in Input) (Deploy, error) {
+	now := t.incidents.Now()
+	d, err := in.deploy(now)
+	if err != nil {
+		return Deploy{}, err
+	}
+	err = t.db.InTx(ctx, func(q store.Querier) error {
+		if err := insertDeploy(ctx, q, &d); err != nil {
+			return err
+		}
+		open, err := t.incidents.ListTx(ctx, q, incidents.Filter{Service: d.Service, OpenOnly: true, Limit: 100})
+		if err != nil {
+			return err
+		}
+		for _, inc := range open {
+			if inc.Environment != d.Environment {
+				continue
+			}
+			if err := t.matchRecorded(ctx, q, inc, d, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return d, err
+}
+
+func (t *Tracker) matchRecorded(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, now time.Time) error {
+	gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
+	switch {
+	case gap >= 0 && gap <= t.window:
+		m := Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc) + " (recorded after the incident opened)"}
+		if err := t.addMatch(ctx, q, inc, m, now); err != nil {
+			return err
+		}
+		return t.autoRollback(ctx, q, inc)
+	case gap < 0:
+		m := Match{Deploy: d, Kind: matchDuring, Score: 0, Reason: "deployed during the incident, " + ago(-gap) + " after impact started"}
+		return t.addMatch(ctx, q, inc, m, now)
+	}
+	return nil
+}
+
+// OnIncidentChange is an incidents hook: a newly opened or declared incident gets its
+// suspects, and a change of severity may cross the auto-rollback threshold.
+func (t *Tracker) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
+	switch ev.Kind {
+	case incidents.KindOpened, incidents.KindDeclared:
+		return t.correlate(ctx, q, inc)
+	case incidents.KindSeverityChanged:
+		return t.autoRollback(ctx, q, inc)
+	}
+	return nil
+}
+
+// correlate finds the deploys of the incident's service and environment that finished within
+// the window before impact start, closest first.
+func (t *Tracker) correlate(ctx context.Context, q store.Querier, inc incidents.Incident) error {
+	if inc.Service == "" {
+		return nil
+	}
+	found, err := deploysBetween(ctx, q, inc.Service, inc.Environment, inc.ImpactStartedAt.Add(-t.window), inc.ImpactStartedAt)
+	if err != nil {
+		return err
+	}
+	now := t.incidents.Now()
+	for _, d := range found {
+		gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
+		m := Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc)}
+		if err := t.addMatch(ctx, q, inc, m, now); err != nil {
+			return err
+		}
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	return t.autoRollback(ctx, q, inc)
+}
+
+func (t *Tracker) addMatch(ctx context.Context, q store.Querier, inc incidents.Incident, m Match, now time.Time) error {
+	created, err := insertMatch(ctx, q, inc.ID, m, now)
+	if err != nil || !created {
+		return err
+	}
+	ev := incidents.Event{At: now, Actor: "firebreak", Kind: KindDeploySuspected,
+		Text: fmt.Sprintf("Suspected deploy: %s, %s%s.", m.Deploy.Label(), m.Reason, byline(m.Deploy))}
+	if m.Kind == matchDuring {
+		ev.Kind, ev.Text = KindDeployDuring, fmt.Sprintf("Deploy %s: %s%s.", m.Deploy.Label(), m.Reason, byline(m.Deploy))
+	}
+	_, err = t.incidents.RecordTx(ctx, q, inc, ev)
+	return err
+}
+
+func (t *Tracker) autoRollback(ctx context.Context, q store.Querier, inc incidents.Incident) error {
+	if t.rollbacks == nil {
+		return nil
+	}
+	return t.rollbacks.maybeAutoTx(ctx, q, inc)
+}
+
+// Suspects returns an incident's suspected deploys, best first.
+func (t *Tracker) Suspects(ctx context.Context, incidentID int64) ([]Match, error) {
+	return matchesOf(ctx, t.db.R, incidentID, matchSuspect)
+}
+
+// During returns the deploys recorded while the incident was open.
+func (t *Tracker) During(ctx context.Context, incidentID int64) ([]Match, error) {
+	return matchesOf(ctx, t.db.R, incidentID, matchDuring)
+}
+
+// List returns deploys newest first and the next page's cursor (0 when none).
+func (t *Tracker) List(ctx context.Context, f Filter) ([]Deploy, int64, error) {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	want := f.Limit
+	f.Limit++
+	out, err := listDeploys(ctx, t.db.R, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(out) > want {
+		out = out[:want]
+		return out, out[want-1].ID, nil
+	}
+	return out, 0, nil
+}
+
+// Get reads one deploy.
+func (t *Tracker) Get(ctx context.Context, id int64) (Deploy, error) {
+	return getDeploy(ctx, t.db.R, id)
+}
+
+// score ranks suspects: 1 for a deploy that finished at impact start, falling linearly to
+// near 0 at the edge of the window.
+func score(gap, window time.Duration) float64 {
+	s := 1 - float64(gap)/float64(window)
+	return math.Round(math.Max(s, 0.01)*1000) / 1000
+}
+
+func suspectReason(gap time.Duration, inc incidents.Incident) string {
+	if inc.GroupKey != nil {
+		return "deployed " + ago(gap) + " before the first alert"
+	}
+	return "deployed " + ago(gap) + " before impact started"
+}
+
+func ago(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	}
+	return d.Round(time.Minute).String()
+}
+
+func byline(d Deploy) string {
+	s := ""
+	if d.Author != nil {
+		s += " by " + *d.Author
+	}
+	if d.Commit != nil {
+		c := *d.Commit
+		if len(c) > 12 {
+			c = c[:12]
+		}
+		s += " (commit " + c + ")"
+	}
+	return s
+}

@@ -1,0 +1,80 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Client posts signed JSON. Its answers follow Alertmanager's notifier contract: whether to
+// retry, and the error.
+type Client struct {
+	HTTP  *http.Client
+	Clock func() time.Time
+	// UserAgent identifies Firebreak to receivers.
+	UserAgent string
+}
+
+// NewClient returns a client with a bounded default timeout.
+func NewClient() *Client {
+	return &Client{HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: time.Now, UserAgent: "Firebreak"}
+}
+
+// Response is what a receiver answered.
+type Response struct {
+	Status int
+	// Body is the start of the answer, for the timeline.
+	Body string
+}
+
+// maxResponseBody bounds what is read of an answer.
+const maxResponseBody = 4 << 10
+
+// Post sends body to url signed with secret, with extra headers. A 2xx is success. Network
+// errors, timeouts, 408, 429 and 5xx are worth retrying; other 4xx are not (the receiver
+// refused this request and will refuse it again).
+func (c *Client) Post(ctx context.Context, url string, secret []byte, body []byte, headers map[string]string, timeout time.Duration) (resp Response, retry bool, err error) {
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return Response{}, false, fmt.Errorf("build request to %s: %w", url, err)
+	}
+	now := c.Clock()
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", c.UserAgent)
+	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
+	req.Header.Set(HeaderSignature, Sign(secret, now, body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	hr, err := c.HTTP.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
+			return Response{}, true, fmt.Errorf("post to %s: %w", url, err)
+		}
+		return Response{}, true, fmt.Errorf("post to %s: %w", url, err)
+	}
+	defer hr.Body.Close()
+	snippet, _ := io.ReadAll(io.LimitReader(hr.Body, maxResponseBody))
+	_, _ = io.Copy(io.Discard, io.LimitReader(hr.Body, 1<<20))
+	resp = Response{Status: hr.StatusCode, Body: string(snippet)}
+	switch {
+	case hr.StatusCode >= 200 && hr.StatusCode < 300:
+		return resp, false, nil
+	case hr.StatusCode == http.StatusRequestTimeout, hr.StatusCode == http.StatusTooManyRequests, hr.StatusCode >= 500:
+		return resp, true, fmt.Errorf("post to %s: HTTP %d", url, hr.StatusCode)
+	default:
+		return resp, false, fmt.Errorf("post to %s: HTTP %d, not retried", url, hr.StatusCode)
+	}
+}

@@ -1,0 +1,85 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gofiber/fiber/v2"
+
+	"firebreak/deploys"
+)
+
+func (s *Server) recordDeploy(c *fiber.Ctx) error {
+	var in deploys.Input
+	if err := decodeStrict(c.Body(), &in); err != nil {
+		return err
+	}
+	d, err := s.deps.Deploys.Record(c.UserContext(), in)
+	if err != nil {
+		return err
+	}
+	c.Location("/api/v1/deploys/" + strconv.FormatInt(d.ID, 10))
+	return c.Status(http.StatusCreated).JSON(d)
+}
+
+func (s *Server) listDeploys(c *fiber.Ctx) error {
+	f := deploys.Filter{Service: c.Query("service"), Environment: c.Query("env")}
+	if f.Environment == "" {
+		f.Environment = c.Query("environment")
+	}
+	var err error
+	if f.Since, err = timeQuery(c, "since", s.deps.Incidents.Now()); err != nil {
+		return err
+	}
+	if f.Limit, err = limitQuery(c); err != nil {
+		return err
+	}
+	if f.Before, err = cursorQuery(c); err != nil {
+		return err
+	}
+	list, next, err := s.deps.Deploys.List(c.UserContext(), f)
+	if err != nil {
+		return err
+	}
+	if list == nil {
+		list = []deploys.Deploy{}
+	}
+	return c.JSON(fiber.Map{"deploys": list, "next_cursor": cursorValue(next)})
+}
+
+func (s *Server) getDeploy(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	d, err := s.deps.Deploys.Get(c.UserContext(), id)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+// rollbackBody is the optional body of POST /incidents/{id}/rollback.
+type rollbackBody struct {
+	DeployID int64  `json:"deploy_id"`
+	Note     string `json:"note"`
+}
+
+func (s *Server) requestRollback(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var body rollbackBody
+	if err := decodeOptional(c.Body(), &body); err != nil {
+		return err
+	}
+	if s.deps.Rollbacks == nil {
+		return fiber.NewError(http.StatusConflict, "no service has a rollback hook configured")
+	}
+	rb, err := s.deps.Rollbacks.Request(c.UserContext(), id, body.DeployID, actor(c))
+	if err != nil {
+		return err
+	}
+	return c.Status(http.StatusAccepted).JSON(rb)
+}
