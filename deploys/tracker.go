@@ -157,20 +157,10 @@ func (t *Tracker) During(ctx context.Context, incidentID int64) ([]Match, error)
 
 // List returns deploys newest first and the next page's cursor (0 when none).
 func (t *Tracker) List(ctx context.Context, f Filter) ([]Deploy, int64, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	want := f.Limit
-	f.Limit++
-	out, err := listDeploys(ctx, t.db.R, f)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(out) > want {
-		out = out[:want]
-		return out, out[want-1].ID, nil
-	}
-	return out, 0, nil
+	return store.Page(f.Limit, func(limit int) ([]Deploy, error) {
+		f.Limit = limit
+		return listDeploys(ctx, t.db.R, f)
+	}, func(d Deploy) int64 { return d.ID })
 }
 
 // Get reads one deploy.

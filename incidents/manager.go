@@ -212,20 +212,10 @@ func (m *Manager) Timeline(ctx context.Context, id int64) ([]Event, error) {
 
 // List returns incidents newest first, and the cursor of the next page (0 when none).
 func (m *Manager) List(ctx context.Context, f Filter) ([]Incident, int64, error) {
-	if f.Limit <= 0 {
-		f.Limit = 100
-	}
-	want := f.Limit
-	f.Limit++
-	out, err := listIncidents(ctx, m.db.R, f)
-	if err != nil {
-		return nil, 0, err
-	}
-	if len(out) > want {
-		out = out[:want]
-		return out, out[want-1].ID, nil
-	}
-	return out, 0, nil
+	return store.Page(f.Limit, func(limit int) ([]Incident, error) {
+		f.Limit = limit
+		return listIncidents(ctx, m.db.R, f)
+	}, func(inc Incident) int64 { return inc.ID })
 }
 
 // ListTx returns incidents matching f inside the caller's transaction.
