@@ -20,6 +20,9 @@ import (
 type hookRunner struct {
 	client    *webhook.Client
 	publicURL string
+	// hiddenEnv names environment variables a command hook must not inherit: Firebreak's
+	// own secrets (bot tokens, signing secrets, the database URL).
+	hiddenEnv map[string]bool
 }
 
 func newHookRunner(publicURL string) hookRunner {
@@ -89,7 +92,7 @@ func (h hookRunner) runCommand(ctx context.Context, hook Hook, inc incidents.Inc
 	if d.PreviousVersion != nil {
 		to = *d.PreviousVersion
 	}
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(h.inheritedEnv(),
 		"FIREBREAK_ACTION=rollback",
 		"FIREBREAK_INCIDENT_ID="+strconv.FormatInt(inc.ID, 10),
 		"FIREBREAK_SERVICE="+d.Service,
@@ -158,4 +161,18 @@ func oneLine(s string, n int) string {
 		s = s[:n] + "…"
 	}
 	return s
+}
+
+// inheritedEnv is Firebreak's environment without its secrets, for command hooks: kubectl
+// and friends need PATH, HOME and KUBECONFIG, not the Slack token.
+func (h hookRunner) inheritedEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		name, _, _ := strings.Cut(kv, "=")
+		if h.hiddenEnv[name] || strings.HasPrefix(name, "FIREBREAK_") {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"firebreak/incidents"
@@ -74,13 +75,33 @@ func NewRollbacks(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks m
 	return r
 }
 
+// HideEnv keeps the named environment variables (the secrets Firebreak read) away from
+// command hooks. FIREBREAK_* variables are always withheld.
+func (r *Rollbacks) HideEnv(names ...string) {
+	if r.runner.hiddenEnv == nil {
+		r.runner.hiddenEnv = map[string]bool{}
+	}
+	for _, n := range names {
+		r.runner.hiddenEnv[n] = true
+	}
+}
+
 // Request asks for a rollback of deployID (0: the top suspect) for an incident.
 func (r *Rollbacks) Request(ctx context.Context, incidentID, deployID int64, actor string) (Rollback, error) {
+	return r.RequestWithNote(ctx, incidentID, deployID, actor, "")
+}
+
+// RequestWithNote is Request with the requester's note for the timeline ("error rate
+// doubled right after 1.4.2").
+func (r *Rollbacks) RequestWithNote(ctx context.Context, incidentID, deployID int64, actor, note string) (Rollback, error) {
 	var rb Rollback
 	err := r.db.InTx(ctx, func(q store.Querier) error {
 		inc, err := r.incidents.GetTx(ctx, q, incidentID)
 		if err != nil {
 			return err
+		}
+		if !inc.Open() {
+			return fmt.Errorf("incident %d: %w", inc.ID, ErrIncidentResolved)
 		}
 		if deployID == 0 {
 			suspects, err := matchesOf(ctx, q, incidentID, matchSuspect)
@@ -103,7 +124,7 @@ func (r *Rollbacks) Request(ctx context.Context, incidentID, deployID int64, act
 		case hook.Policy == PolicyOff:
 			return fmt.Errorf("service %q: %w", d.Service, ErrPolicyOff)
 		}
-		rb, err = r.requestTx(ctx, q, inc, d, actor)
+		rb, err = r.requestTx(ctx, q, inc, d, actor, note)
 		return err
 	})
 	return rb, err
@@ -125,7 +146,8 @@ func (r *Rollbacks) maybeAutoTx(ctx context.Context, q store.Querier, inc incide
 	if err != nil {
 		return err
 	}
-	_, err = r.requestTx(ctx, q, current, suspects[0].Deploy, "firebreak (auto rollback)")
+	_, err = r.requestTx(ctx, q, current, suspects[0].Deploy, "firebreak (auto rollback)",
+		fmt.Sprintf("policy auto, incident is %s (threshold %s)", current.Severity, hook.MinSeverity))
 	if errors.Is(err, ErrAlreadyRequested) {
 		return nil
 	}
@@ -134,7 +156,7 @@ func (r *Rollbacks) maybeAutoTx(ctx context.Context, q store.Querier, inc incide
 
 // requestTx records the rollback (once per incident and deploy, enforced by a unique key),
 // moves the incident to remediating and enqueues the hook call, all in one transaction.
-func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, actor string) (Rollback, error) {
+func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, actor, note string) (Rollback, error) {
 	if !inc.Open() {
 		return Rollback{}, fmt.Errorf("incident %d: %w", inc.ID, ErrIncidentResolved)
 	}
@@ -154,6 +176,9 @@ func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incident
 		return Rollback{}, fmt.Errorf("record rollback: %w", err)
 	}
 	text := fmt.Sprintf("Rollback of %s to %s requested by %s.", d.Label(), rollbackTarget(d), actor)
+	if note = strings.TrimSpace(note); note != "" {
+		text = strings.TrimSuffix(text, ".") + ": " + truncate(note, incidents.MaxNote)
+	}
 	if inc.Status == incidents.Observing || inc.Status == incidents.Responding {
 		if inc, err = r.incidents.TransitionTx(ctx, q, inc.ID, incidents.Remediate, actor, "rolling back "+d.Label()); err != nil {
 			return Rollback{}, err
@@ -240,9 +265,17 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 		if o.GaveUp {
 			finished = r.incidents.Now()
 		}
-		if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE rollbacks SET status = ?, attempts = ?, last_error = ?, finished_at = ? WHERE id = ?`),
-			status, o.Attempt, truncate(o.Err.Error(), 2000), finished, rb.ID); err != nil {
+		// A report can arrive late: a worker slow to record attempt N while attempt N+1 already
+		// succeeded or failed (a short backoff, or a lease that ran out). It must not put a
+		// finished rollback back to pending nor overwrite a later attempt.
+		res, err := q.ExecContext(ctx, q.Rebind(`UPDATE rollbacks SET status = ?, attempts = ?, last_error = ?, finished_at = ?
+			WHERE id = ? AND status = 'pending' AND attempts < ?`),
+			status, o.Attempt, truncate(o.Err.Error(), 2000), finished, rb.ID, o.Attempt)
+		if err != nil {
 			return fmt.Errorf("record rollback %d failure: %w", rb.ID, err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
 		}
 		inc, err := r.incidents.GetTx(ctx, q, rb.IncidentID)
 		if err != nil {

@@ -84,8 +84,14 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 	inc := Incident{Title: in.Title, Status: Observing, Severity: sev, Service: in.Service,
 		Environment: in.Environment, Summary: in.Summary, ImpactStartedAt: impact, OpenedAt: now, UpdatedAt: now}
 	err = m.db.InTx(ctx, func(q store.Querier) error {
-		return m.CreateTx(ctx, q, &inc, Event{At: now, Actor: actor, Kind: KindDeclared,
-			Text: fmt.Sprintf("Declared by %s as %s: %s", actor, sev, in.Title)})
+		if err := m.CreateTx(ctx, q, &inc, Event{At: now, Actor: actor, Kind: KindDeclared,
+			Text: fmt.Sprintf("Declared by %s as %s: %s", actor, sev, in.Title)}); err != nil {
+			return err
+		}
+		// Hooks may have moved it on already (an auto rollback starts remediation).
+		var err error
+		inc, err = getIncident(ctx, q, inc.ID)
+		return err
 	})
 	return inc, err
 }

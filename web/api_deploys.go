@@ -77,7 +77,7 @@ func (s *Server) requestRollback(c *fiber.Ctx) error {
 	if s.deps.Rollbacks == nil {
 		return fiber.NewError(http.StatusConflict, "no service has a rollback hook configured")
 	}
-	rb, err := s.deps.Rollbacks.Request(c.UserContext(), id, body.DeployID, actor(c))
+	rb, err := s.deps.Rollbacks.RequestWithNote(c.UserContext(), id, body.DeployID, actor(c), body.Note)
 	if err != nil {
 		return err
 	}

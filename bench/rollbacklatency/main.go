@@ -1,0 +1,208 @@
+// Command rollbacklatency measures how long Firebreak takes from the Alertmanager webhook
+// that opens an incident to the service's rollback hook receiving its call, when the
+// incident has a suspected deploy and the service's rollback policy is auto.
+//
+//	go run ./bench/rollbacklatency -db sqlite -incidents 200 -concurrency 1
+//	FIREBREAK_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go run ./bench/rollbacklatency -db postgres
+//
+// It starts a rollback hook receiver in process (net/http on 127.0.0.1, every call's
+// signature checked with webhook.Verify), writes a firebreak.yaml with one service per
+// incident (svc-0, svc-1, …, each `rollback: {policy: auto, min_severity: sev2, webhook:
+// {url: <receiver>, secret_env: ROLLBACK_SECRET}}`), starts `firebreak serve --config` as a
+// child process, records one deploy (v1 → v2) per service, and then for each incident posts
+// a firing critical alert of that service to /api/v1/alerts/alertmanager at T0 and waits
+// for the hook call with the incident's Idempotency-Key, received at T1. It prints p50, p90,
+// p99 and max of T1 − T0, how long the alert webhook took to answer (ingestion) and how
+// long the hook call came after that answer (outbox delivery), and the failures: incidents
+// whose hook did not arrive within -wait.
+//
+// Everything it talks to is on loopback; every run is bounded in time and in count.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"firebreak/bench/internal/flow"
+)
+
+// Bounds, defaults and the issue's target.
+const (
+	maxIncidents   = 2000
+	maxConcurrency = 64
+	maxWait        = time.Minute
+	maxTimeout     = time.Hour
+	defaultPGURL   = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	// postgresURLEnv points the PostgreSQL run at a server (a role that may create and
+	// drop schemas in that database).
+	postgresURLEnv = "FIREBREAK_BENCH_POSTGRES_URL"
+	// targetP99 is the issue's target for SQLite: "p99 under 300 ms".
+	targetP99 = 300 * time.Millisecond
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintf(os.Stderr, "rollbacklatency: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// options are the parsed flags.
+type options struct {
+	bin         string
+	db          string
+	incidents   int
+	concurrency int
+	wait        time.Duration // per incident, from T0, for the hook call
+	timeout     time.Duration // the whole measurement, server start to stop
+	pgURL       string
+	keepLogs    bool
+	logOutput   io.Writer
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("rollbacklatency", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	bin := fs.String("bin", "", "path to a built firebreak binary (default: go build ./cmd/firebreak into a temporary directory)")
+	db := fs.String("db", "sqlite", "database: sqlite or postgres (PostgreSQL from $"+postgresURLEnv+")")
+	incidents := fs.Int("incidents", 200, fmt.Sprintf("incidents to open, each with its own service and suspect deploy, 1 to %d", maxIncidents))
+	concurrency := fs.Int("concurrency", 1, fmt.Sprintf("incidents in flight at once (alert sent, hook call awaited), 1 to %d", maxConcurrency))
+	wait := fs.Duration("wait", 10*time.Second, "how long after its alert an incident's hook call may take before it counts as a failure, at most "+maxWait.String())
+	timeout := fs.Duration("timeout", 10*time.Minute, "bound on the whole run, at most "+maxTimeout.String())
+	keepLogs := fs.Bool("keep-logs", false, "keep the server's temporary directory (log, config, SQLite file) and print where it is")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	o := options{bin: *bin, db: *db, incidents: *incidents, concurrency: *concurrency, wait: *wait, timeout: *timeout,
+		keepLogs: *keepLogs, logOutput: stderr}
+	switch {
+	case o.db != "sqlite" && o.db != "postgres":
+		return options{}, fmt.Errorf("-db %q: want sqlite or postgres", o.db)
+	case o.incidents < 1 || o.incidents > maxIncidents:
+		return options{}, fmt.Errorf("-incidents %d: want 1 to %d", o.incidents, maxIncidents)
+	case o.concurrency < 1 || o.concurrency > maxConcurrency:
+		return options{}, fmt.Errorf("-concurrency %d: want 1 to %d", o.concurrency, maxConcurrency)
+	case o.wait <= 0 || o.wait > maxWait:
+		return options{}, fmt.Errorf("-wait %s: want more than 0 and at most %s", o.wait, maxWait)
+	case o.timeout <= 0 || o.timeout > maxTimeout:
+		return options{}, fmt.Errorf("-timeout %s: want more than 0 and at most %s", o.timeout, maxTimeout)
+	}
+	o.pgURL = os.Getenv(postgresURLEnv)
+	if o.pgURL == "" {
+		o.pgURL = defaultPGURL
+	}
+	return o, nil
+}
+
+// run measures one database and prints the figures. It returns an error when the run
+// failed or any incident's hook call was missing, refused, repeated or wrong, so scripts
+// notice.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	if o.bin == "" {
+		tmp, err := os.MkdirTemp("", "firebreak-bench-bin-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		if o.bin, err = buildBinary(ctx, tmp, stderr); err != nil {
+			return err
+		}
+	}
+	if o.bin, err = filepath.Abs(o.bin); err != nil {
+		return err
+	}
+	fmt.Fprintf(stderr, "rollbacklatency: %s: %d incidents, %d at a time\n", o.db, o.incidents, o.concurrency)
+	r, err := measure(ctx, o)
+	if err != nil {
+		fmt.Fprintf(stdout, "FAILED %s: %v\n", o.db, err)
+		return fmt.Errorf("%s: %w", o.db, err)
+	}
+	printResult(stdout, o, r)
+	return r.problem()
+}
+
+// buildBinary builds cmd/firebreak of the module this program belongs to.
+func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if err != nil {
+		return "", fmt.Errorf("find the module root (go env GOMOD): %w", err)
+	}
+	gomod := strings.TrimSpace(string(out))
+	if gomod == "" || gomod == os.DevNull {
+		return "", errors.New("not inside the firebreak module: run from the repository or pass -bin")
+	}
+	bin := filepath.Join(dir, "firebreak")
+	fmt.Fprintf(stderr, "rollbacklatency: building %s\n", bin)
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/firebreak")
+	cmd.Dir = filepath.Dir(gomod)
+	cmd.Stdout, cmd.Stderr = stderr, stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/firebreak: %w", err)
+	}
+	return bin, nil
+}
+
+// printResult writes the figures of one run.
+func printResult(w io.Writer, o options, r *result) {
+	fmt.Fprintf(w, "firebreak rollback latency (alert webhook → rollback hook call): %s, %d incidents, %d at a time, %d CPUs, %s/%s\n",
+		o.db, o.incidents, o.concurrency, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "\tp50\tp90\tp99\tmax\tcount\t")
+	for _, row := range []struct {
+		name string
+		ds   []time.Duration
+	}{
+		{"alert sent → hook called", r.total},
+		{"alert webhook answered", r.answered},
+		{"answer → hook called", r.afterAnswer},
+	} {
+		s := flow.Sort(row.ds)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t\n", row.name, ms(flow.Percentile(s, 50)), ms(flow.Percentile(s, 90)),
+			ms(flow.Percentile(s, 99)), ms(flow.Percentile(s, 100)), len(s))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "hooks called %d of %d; failures %d (no valid hook call within %s); alert errors %d; duplicate calls %d; refused calls %d; unexpected keys %d; wrong bodies %d\n",
+		len(r.total), o.incidents, r.failures, o.wait, r.alertErrors, r.recv.duplicates, r.recv.rejected, r.recv.unexpected, r.wrongBodies)
+	fmt.Fprintf(w, "deploys recorded in %s; alerts sent over %s (%.1f incidents/s)\n",
+		r.deployPhase.Round(time.Millisecond), r.alertPhase.Round(time.Millisecond), float64(o.incidents)/r.alertPhase.Seconds())
+	if o.db == "sqlite" && len(r.total) > 0 {
+		p99 := flow.Percentile(flow.Sort(r.total), 99)
+		verdict := "met"
+		if p99 >= targetP99 || r.failures > 0 {
+			verdict = "NOT met"
+		}
+		fmt.Fprintf(w, "target: p99 under %s on SQLite: %s (p99 %s, %d failures)\n", targetP99, verdict, ms(p99), r.failures)
+	}
+	for _, e := range r.samples {
+		fmt.Fprintf(w, "  error sample: %s\n", e)
+	}
+	for _, p := range r.recv.problems {
+		fmt.Fprintf(w, "  refused call: %s\n", p)
+	}
+	for _, p := range r.recv.repeats {
+		fmt.Fprintf(w, "  repeated call: %s\n", p)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }

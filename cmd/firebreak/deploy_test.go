@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runCLI runs the firebreak binary in dir with env on top of a FIREBREAK_*-free
+// environment, and returns its stdout, stderr and exit code.
+func runCLI(t *testing.T, dir string, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "FIREBREAK_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	var exit *exec.ExitError
+	switch {
+	case errors.As(err, &exit):
+		code = exit.ExitCode()
+	case err != nil:
+		t.Fatalf("run firebreak %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), code
+}
+
+// oneLine fails the test unless s is a single non-empty line containing every want.
+func oneLine(t *testing.T, what, s string, want ...string) {
+	t.Helper()
+	s = strings.TrimSpace(s)
+	if s == "" || strings.Contains(s, "\n") {
+		t.Errorf("%s: want one line on stderr, got %q", what, s)
+	}
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("%s: stderr %q does not mention %q", what, s, w)
+		}
+	}
+}
+
+func TestDeployRecordFromACIPipeline(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, dir)
+	if p.token == "" {
+		t.Fatalf("serve printed no admin token: %s", p.out.String())
+	}
+
+	// The platform team makes the pipeline a token while Firebreak runs.
+	dbEnv := "FIREBREAK_DATABASE_URL=" + filepath.Join(dir, "data", "firebreak.db")
+	out, errOut, code := runCLI(t, dir, []string{dbEnv}, "token", "create", "--name", "ci", "--scopes", "deploys:write")
+	ci := strings.TrimSpace(out)
+	if code != 0 || !strings.HasPrefix(ci, "fb_") || strings.Contains(ci, "\n") {
+		t.Fatalf("token create: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+
+	pipeline := []string{"FIREBREAK_URL=" + p.base, "FIREBREAK_TOKEN=" + ci}
+	finished := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	started := finished.Add(-3 * time.Minute)
+	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod",
+		"--version", "1.4.2", "--previous", "1.4.1", "--commit", "abc", "--author", "alice", "--url", "https://ci.example.com/runs/42",
+		"--description", "faster cart", "--started-at", started.Format(time.RFC3339), "--finished-at", finished.Format(time.RFC3339))
+	if code != 0 || !strings.Contains(out, "recorded deploy") {
+		t.Fatalf("deploy record: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	m := regexp.MustCompile(`recorded deploy (\d+): checkout 1\.4\.2`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("deploy record printed %q, want the id, service and version", out)
+	}
+
+	status, list := p.call("GET", "/api/v1/deploys?service=checkout&env=prod", p.token, "")
+	deploys, _ := list["deploys"].([]any)
+	if status != 200 || len(deploys) != 1 {
+		t.Fatalf("list: %d %v", status, list)
+	}
+	got := deploys[0].(map[string]any)
+	want := map[string]any{"service": "checkout", "environment": "prod", "version": "1.4.2", "previous_version": "1.4.1",
+		"commit": "abc", "author": "alice", "url": "https://ci.example.com/runs/42", "description": "faster cart",
+		"started_at": started.Format(time.RFC3339), "finished_at": finished.Format(time.RFC3339)}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %v, want %v", k, got[k], v)
+		}
+	}
+	if id, _ := got["id"].(float64); m[1] != strconv.FormatInt(int64(id), 10) {
+		t.Errorf("printed id %s, listed id %v", m[1], got["id"])
+	}
+	if len(got) != 11 {
+		t.Errorf("deploy object has %d fields, want 11: %v", len(got), got)
+	}
+
+	// Without --env or --previous: optional, recorded as empty / null, finished now.
+	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "search", "--version", "7")
+	if code != 0 {
+		t.Fatalf("minimal deploy record: exit %d, %q %q", code, out, errOut)
+	}
+
+	// Mistakes end in a non-zero exit and one line that says what is wrong; nothing is stored.
+	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod")
+	if code == 0 {
+		t.Error("missing --version: exit 0")
+	}
+	oneLine(t, "missing --version", errOut, "--version")
+
+	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_URL=" + p.base, "FIREBREAK_TOKEN=fb_not_a_real_token"},
+		"deploy", "record", "--service", "checkout", "--version", "1.4.3")
+	if code == 0 {
+		t.Error("bad token: exit 0")
+	}
+	oneLine(t, "bad token", errOut, "401")
+
+	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_TOKEN=" + ci}, "deploy", "record", "--service", "checkout", "--version", "1.4.3")
+	if code == 0 {
+		t.Error("FIREBREAK_URL unset: exit 0")
+	}
+	oneLine(t, "FIREBREAK_URL unset", errOut, "FIREBREAK_URL", "FIREBREAK_TOKEN")
+
+	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--version", "1.4.3",
+		"--finished-at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
+	if code == 0 {
+		t.Error("finished in the future: exit 0")
+	}
+	oneLine(t, "finished in the future", errOut, "400", "future")
+
+	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_URL=http://" + freeAddr(t), "FIREBREAK_TOKEN=" + ci},
+		"deploy", "record", "--service", "checkout", "--version", "1.4.3")
+	if code == 0 {
+		t.Error("Firebreak unreachable: exit 0")
+	}
+	oneLine(t, "Firebreak unreachable", errOut, "cannot reach")
+
+	status, list = p.call("GET", "/api/v1/deploys", p.token, "")
+	if all, _ := list["deploys"].([]any); status != 200 || len(all) != 2 {
+		t.Fatalf("after the mistakes: %d deploys, want 2: %v", len(all), list)
+	}
+	p.stop()
+}
