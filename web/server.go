@@ -5,6 +5,8 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -46,10 +48,12 @@ type Deps struct {
 
 // Server is the fiber application with its routes.
 type Server struct {
-	app     *fiber.App
-	deps    Deps
-	log     *slog.Logger
-	metrics *httpMetrics
+	mu        sync.Mutex
+	listeners []*trackingListener
+	app       *fiber.App
+	deps      Deps
+	log       *slog.Logger
+	metrics   *httpMetrics
 }
 
 // New builds the application and registers every route.
@@ -86,11 +90,38 @@ func New(d Deps) *Server {
 // App exposes the fiber app, for tests (app.Test) and for Listen.
 func (s *Server) App() *fiber.App { return s.app }
 
-// Listen serves on addr until Shutdown.
-func (s *Server) Listen(addr string) error { return s.app.Listen(addr) }
+// Serve serves on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	tl := newTrackingListener(ln)
+	s.mu.Lock()
+	s.listeners = append(s.listeners, tl)
+	s.mu.Unlock()
+	return s.app.Listener(tl)
+}
 
-// Shutdown stops accepting connections and waits for requests in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.app.ShutdownWithContext(ctx) }
+// Shutdown stops accepting connections, closes the ones that never sent a request, and
+// waits for requests in flight.
+func (s *Server) Shutdown(ctx context.Context) error {
+	done := make(chan error, 1)
+	go func() { done <- s.app.ShutdownWithContext(ctx) }()
+	// Twice: once now, once after fasthttp stopped accepting, for a connection that arrived
+	// in between.
+	for i := 0; i < 2; i++ {
+		s.mu.Lock()
+		for _, l := range s.listeners {
+			l.closeSilent()
+		}
+		s.mu.Unlock()
+		if i == 0 {
+			select {
+			case err := <-done:
+				return err
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return <-done
+}
 
 func (s *Server) routes() {
 	s.app.Use(s.recoverPanics, s.observe)

@@ -108,7 +108,7 @@ func listenUntilDone(ctx context.Context, srv *web.Server, addr string, db *stor
 	}
 	slog.Info("firebreak serving", "addr", ln.Addr().String(), "database", db.Dialect)
 	errc := make(chan error, 1)
-	go func() { errc <- srv.App().Listener(ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
