@@ -164,6 +164,7 @@ func (o *Outbox) Run(ctx context.Context) {
 }
 
 func (o *Outbox) work(ctx context.Context) {
+	woken := 0
 	for ctx.Err() == nil {
 		job, ok, err := o.claim(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -174,15 +175,25 @@ func (o *Outbox) work(ctx context.Context) {
 			continue
 		}
 		wait := o.opts.Poll
+		if woken > 0 {
+			// A wake comes from EnqueueTx, inside a transaction that may not have committed
+			// yet: look again soon, a few times, instead of waiting out the whole poll.
+			wait = min(wait, time.Duration(1<<(wakeChecks-woken))*time.Millisecond)
+			woken--
+		}
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():
 		case <-o.wake:
+			woken = wakeChecks
 		case <-t.C:
 		}
 		t.Stop()
 	}
 }
+
+// wakeChecks is how many quick re-checks follow a wake (after 1, 2, 4, 8, 16 ms).
+const wakeChecks = 5
 
 // claim reserves the next due job, if any.
 func (o *Outbox) claim(ctx context.Context) (Job, bool, error) {

@@ -21,10 +21,14 @@ type Client struct {
 	UserAgent string
 }
 
-// NewClient returns a client with a bounded default timeout.
+// NewClient returns a client with a bounded default timeout that does not follow
+// redirects: following a 301, 302 or 303 turns the POST into a bodiless GET whose 2xx would
+// count as a delivery that never happened, so a 3xx is reported as a refusal instead.
 func NewClient() *Client {
-	return &Client{HTTP: &http.Client{Timeout: 30 * time.Second}, Clock: time.Now, UserAgent: "Firebreak"}
+	return &Client{HTTP: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects}, Clock: time.Now, UserAgent: "Firebreak"}
 }
+
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Response is what a receiver answered.
 type Response struct {
@@ -49,14 +53,19 @@ func (c *Client) Post(ctx context.Context, url string, secret []byte, body []byt
 	if err != nil {
 		return Response{}, false, fmt.Errorf("build request to %s: %w", url, err)
 	}
+	// No GetBody: net/http would otherwise replay a request carrying an Idempotency-Key on
+	// its own after a dropped connection. Retries are the outbox's decision, each signed
+	// anew and recorded as an attempt.
+	req.GetBody = nil
 	now := c.Clock()
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	// Set last, so no caller header can replace the signature.
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", c.UserAgent)
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	req.Header.Set(HeaderSignature, Sign(secret, now, body))
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
 	hr, err := c.HTTP.Do(req)
 	if err != nil {
 		var ne net.Error
