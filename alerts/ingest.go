@@ -66,11 +66,21 @@ func (in *Ingester) ForIncident(ctx context.Context, incidentID int64) ([]Alert,
 // and returns only after it committed.
 func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	var res Result
-	err := in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
-		var err error
-		res, err = in.IngestTx(ctx, q, p)
-		return err
-	})
+	do := func() error {
+		return in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
+			var err error
+			res, err = in.IngestTx(ctx, q, p)
+			return err
+		})
+	}
+	err := do()
+	// Alertmanager's HA peers each send the same notification, so two transactions (two
+	// PostgreSQL workers or replicas) may store one new occurrence at once: the second
+	// waits for the first and then fails on the (fingerprint, starts_at) key. Once the
+	// first has committed, the payload is a repeat; run it again to count it as one.
+	for attempt := 0; attempt < 2 && store.IsUniqueViolation(err); attempt++ {
+		err = do()
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -118,6 +128,11 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 		endsAt := dbTime(a.EndsAt)
 		if a.EndsAt.IsZero() || endsAt.After(now) {
 			endsAt = now
+		}
+		// An end before the start is a sender's mistake; it must neither make time to
+		// mitigate negative nor (before year 1) slip past the "latest end" below.
+		if endsAt.Before(startsAt) {
+			endsAt = startsAt
 		}
 		id, err := markResolved(ctx, q, fp, startsAt, endsAt, now)
 		if err != nil {

@@ -89,6 +89,18 @@ func validateAlert(a template.Alert) error {
 			return fmt.Errorf("label %s has a value that is not valid UTF-8", k)
 		}
 	}
+	// PostgreSQL text cannot hold a NUL byte; refuse it here as the sender's mistake rather
+	// than fail in the database with a 500 on one backend and not the other.
+	for _, kv := range []template.KV{a.Labels, a.Annotations} {
+		for k, v := range kv {
+			if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
+				return fmt.Errorf("label or annotation %q contains a NUL byte", k)
+			}
+		}
+	}
+	if strings.ContainsRune(a.GeneratorURL, 0) {
+		return errors.New("generatorURL contains a NUL byte")
+	}
 	if a.StartsAt.IsZero() {
 		return errors.New("startsAt is missing")
 	}

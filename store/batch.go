@@ -26,6 +26,7 @@ type GroupCommitter struct {
 	wg       sync.WaitGroup
 	stop     chan struct{}
 	once     sync.Once
+	closing  sync.RWMutex // Do holds it shared while queuing, Close exclusively while stopping
 	log      *slog.Logger
 }
 
@@ -56,14 +57,20 @@ func NewGroupCommitter(db *DB, workers, maxBatch, queueLen int, log *slog.Logger
 // Do runs fn inside a batched transaction and returns its error, or the commit's.
 func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
 	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	// The read lock keeps Close from stopping the workers between the check and the send:
+	// an item queued after the workers drained the queue would wait forever.
+	g.closing.RLock()
 	select {
 	case <-g.stop:
+		g.closing.RUnlock()
 		return fmt.Errorf("group commit: %w", ErrOverloaded)
 	default:
 	}
 	select {
 	case g.queue <- it:
+		g.closing.RUnlock()
 	default:
+		g.closing.RUnlock()
 		return fmt.Errorf("group commit: %w", ErrOverloaded)
 	}
 	// Wait for the batch even if ctx ends: once queued, the work may be committed, and the
@@ -73,7 +80,11 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q 
 
 // Close stops taking work, finishes what is queued and waits for the workers.
 func (g *GroupCommitter) Close() {
-	g.once.Do(func() { close(g.stop) })
+	g.once.Do(func() {
+		g.closing.Lock()
+		close(g.stop)
+		g.closing.Unlock()
+	})
 	g.wg.Wait()
 }
 
@@ -146,7 +157,9 @@ func (g *GroupCommitter) runOne(q Querier, i int, it *batchItem) error {
 		return errGaveUp
 	}
 	sp := fmt.Sprintf("req_%d", i)
-	if _, err := q.ExecContext(it.ctx, "SAVEPOINT "+sp); err != nil {
+	// Not it.ctx: a deadline passing just after the check above would fail the statement
+	// with DeadlineExceeded, which reads as fatal and rolls back the whole batch.
+	if _, err := q.ExecContext(context.Background(), "SAVEPOINT "+sp); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
 	ferr := func() (err error) {
