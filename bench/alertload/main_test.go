@@ -1,0 +1,54 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDecodeOnlyShortRun runs the decode-only phase for a moment: the generated payloads
+// pass alerts.Decode (any 400 would count as an error) and the figures add up.
+func TestDecodeOnlyShortRun(t *testing.T) {
+	o, err := parseFlags([]string{"-senders", "2", "-groups", "4", "-warm", "10", "-duration", "300ms"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := measureDecodeOnly(context.Background(), o, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.errorCount() != 0 {
+		t.Fatalf("decode-only answered errors: %v %v", st.errors, st.samples)
+	}
+	if st.requests == 0 || st.alerts != st.requests*10 || int64(len(st.latencies)) != st.requests {
+		t.Fatalf("requests %d, alerts %d, latencies %d: want alerts = 10 × requests = latencies × 10", st.requests, st.alerts, len(st.latencies))
+	}
+	if st.sent.Alerts < st.alerts || st.elapsed < 300*time.Millisecond {
+		t.Fatalf("sent %d alerts, acknowledged %d, in %s", st.sent.Alerts, st.alerts, st.elapsed)
+	}
+}
+
+func TestParseFlagsRefusesNonsense(t *testing.T) {
+	for _, args := range [][]string{
+		{"-db", "mysql"},
+		{"-senders", "0"},
+		{"-senders", "16", "-groups", "8"},
+		{"-duration", "11m"},
+		{"-per-request", "20", "-warm", "10"},
+		{"-prefill", "-1"},
+		{"extra"},
+	} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("parseFlags(%s) accepted it", strings.Join(args, " "))
+		}
+	}
+	o, err := parseFlags(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.senders != 16 || o.perRequest != 10 || o.duration != 10*time.Second || o.groups != 200 || o.prefill != 0 || o.db != "sqlite" {
+		t.Fatalf("defaults are not the issue's: %+v", o)
+	}
+}
