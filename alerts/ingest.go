@@ -99,6 +99,7 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 		}
 	}
 	cleared := map[int64]time.Time{} // incidents with a resolved alert → latest end
+	seen := payloadIncidents{}
 	for _, a := range p.Alerts {
 		fp := Fingerprint(a)
 		startsAt := dbTime(a.StartsAt)
@@ -113,7 +114,7 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 					return Result{}, err
 				}
 				if id == 0 {
-					if id, err = in.openOccurrence(ctx, q, p, a, fp, startsAt, now); err != nil {
+					if id, err = in.openOccurrence(ctx, q, p, a, fp, startsAt, now, seen); err != nil {
 						return Result{}, err
 					}
 					res.New++
@@ -177,14 +178,18 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 
 // openOccurrence stores a new firing occurrence in the incident it belongs to: the open
 // incident of its group, a recently resolved one reopened, or a new one.
-func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Payload, a template.Alert, fp string, startsAt, now time.Time) (int64, error) {
+func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Payload, a template.Alert, fp string, startsAt, now time.Time, seen payloadIncidents) (int64, error) {
 	service := firstLabel(a.Labels, in.opts.ServiceLabels)
 	env := firstLabel(a.Labels, in.opts.EnvironmentLabels)
 	sev := in.severity(a)
 	name := a.Labels["alertname"]
 	groupKey := p.GroupKey
+	key := [3]string{groupKey, service, env}
 
-	inc, err := in.incidents.FindOpenTx(ctx, q, groupKey, service, env)
+	inc, err := seen.find(key)
+	if errors.Is(err, incidents.ErrNotFound) {
+		inc, err = in.incidents.FindOpenTx(ctx, q, groupKey, service, env)
+	}
 	if errors.Is(err, incidents.ErrNotFound) {
 		// Only the rare path that may open an incident takes the grouping locks, in a fixed
 		// order, then looks again: another replica may have opened it meanwhile.
@@ -202,6 +207,7 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Paylo
 	if err != nil {
 		return 0, err
 	}
+	seen[key] = inc
 	stored := Alert{IncidentID: inc.ID, Fingerprint: fp, Alertname: name, Labels: a.Labels, Annotations: a.Annotations,
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
 	if err := insertOccurrence(ctx, q, &stored, groupKey, now); err != nil {
@@ -215,11 +221,25 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Paylo
 		return 0, err
 	}
 	if sev.Rank() < inc.Severity.Rank() || startsAt.Before(inc.ImpactStartedAt) {
-		if _, err := in.incidents.RaiseSeverityTx(ctx, q, inc.ID, sev, startsAt, "alert "+name+" is "+string(sev)); err != nil {
+		raised, err := in.incidents.RaiseSeverityTx(ctx, q, inc.ID, sev, startsAt, "alert "+name+" is "+string(sev))
+		if err != nil {
 			return 0, err
 		}
+		seen[key] = raised
 	}
 	return inc.ID, nil
+}
+
+// payloadIncidents remembers, within one payload, the incident each grouping key led to.
+// A webhook's alerts share its groupKey and mostly its service, so the lookup runs once per
+// payload rather than once per new alert.
+type payloadIncidents map[[3]string]incidents.Incident
+
+func (p payloadIncidents) find(key [3]string) (incidents.Incident, error) {
+	if inc, ok := p[key]; ok && inc.Open() {
+		return inc, nil
+	}
+	return incidents.Incident{}, incidents.ErrNotFound
 }
 
 // reopenOrOpen reopens the group's incident resolved within the reopen window, or opens a
