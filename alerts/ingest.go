@@ -100,16 +100,26 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 	}
 	cleared := map[int64]time.Time{} // incidents with a resolved alert → latest end
 	seen := payloadIncidents{}
+	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
+	// all in one statement, and take the slow path only for the others.
+	var firing []occurrence
+	for _, a := range p.Alerts {
+		if a.Status == "firing" {
+			firing = append(firing, occurrence{Fingerprint(a), dbTime(a.StartsAt)})
+		}
+	}
+	repeated, err := markRepeats(ctx, q, firing, now)
+	if err != nil {
+		return Result{}, err
+	}
 	for _, a := range p.Alerts {
 		fp := Fingerprint(a)
 		startsAt := dbTime(a.StartsAt)
 		if a.Status == "firing" {
-			id, err := markRepeat(ctx, q, fp, startsAt, now)
-			if err != nil {
-				return Result{}, err
-			}
+			id := repeated[occurrence{fp, startsAt}.key()]
 			if id == 0 {
 				// Not a firing repeat: a late delivery of a resolved occurrence, or new.
+				var err error
 				if id, err = occurrenceIncident(ctx, q, fp, startsAt); err != nil {
 					return Result{}, err
 				}

@@ -549,3 +549,32 @@ func TestOddTimesStillResolveTheIncident(t *testing.T) {
 		}
 	})
 }
+
+func TestLargePayloadOfRepeatsIsMarkedInChunks(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		var as []template.Alert
+		for i := 0; i < 450; i++ { // more than one statement's chunk
+			as = append(as, fire("DiskFull", "storage", "prod", "warning", start, "instance", fmt.Sprintf("node-%d", i)))
+		}
+		p := payload("{}:{alertname=\"DiskFull\"}", as...)
+		wantResult(t, "first delivery", r.ingest(p), 450, 450, 0, 0)
+		// The same alert twice in one payload is one repeat, not two.
+		p.Alerts = append(p.Alerts, as[0])
+		res := r.ingest(p)
+		wantResult(t, "repeat", res, 451, 0, 451, 0)
+		if len(res.Incidents) != 1 {
+			t.Fatalf("incidents %v, want one", res.Incidents)
+		}
+		got := r.alertsOf(res.Incidents[0])
+		if len(got) != 450 {
+			t.Fatalf("%d alerts, want 450", len(got))
+		}
+		for _, a := range got {
+			if a.Repeats != 1 {
+				t.Fatalf("alert %s has %d repeats, want 1", a.Fingerprint, a.Repeats)
+			}
+		}
+	})
+}

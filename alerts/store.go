@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"firebreak/store"
@@ -29,19 +31,72 @@ type Alert struct {
 	AnnotsJSON   string            `json:"-" db:"annotations"`
 }
 
-// markRepeat moves last_seen_at of a firing occurrence and counts the repeat. It reports the
-// incident of the occurrence, or 0 when no firing occurrence matched.
-func markRepeat(ctx context.Context, q store.Querier, fp string, startsAt, now time.Time) (int64, error) {
-	var incidentID int64
-	err := q.QueryRowxContext(ctx, q.Rebind(`UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1
-		WHERE fingerprint = ? AND starts_at = ? AND status = 'firing' RETURNING incident_id`), now, fp, startsAt).Scan(&incidentID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+// occurrence identifies one alert occurrence.
+type occurrence struct {
+	fingerprint string
+	startsAt    time.Time
+}
+
+func (o occurrence) key() string {
+	return o.fingerprint + "@" + strconv.FormatInt(o.startsAt.UnixMicro(), 10)
+}
+
+// repeatChunk bounds the occurrences marked by one statement (two parameters each).
+const repeatChunk = 200
+
+// markRepeats moves last_seen_at of every firing occurrence among occs and counts the
+// repeat, in one statement per chunk. It returns the incident of each occurrence it marked,
+// by occurrence key; the others are new, resolved or unknown.
+func markRepeats(ctx context.Context, q store.Querier, occs []occurrence, now time.Time) (map[string]int64, error) {
+	out := make(map[string]int64, len(occs))
+	// The same alert twice in one payload is one repeat.
+	seen := make(map[string]bool, len(occs))
+	unique := occs[:0:0]
+	for _, o := range occs {
+		if !seen[o.key()] {
+			seen[o.key()] = true
+			unique = append(unique, o)
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("mark repeat of alert %s: %w", fp, err)
+	occs = unique
+	for start := 0; start < len(occs); start += repeatChunk {
+		chunk := occs[start:min(start+repeatChunk, len(occs))]
+		var sb strings.Builder
+		args := make([]any, 0, 1+2*len(chunk))
+		args = append(args, now)
+		// An OR of (fingerprint, starts_at) pairs rather than a row-value IN: both databases
+		// plan it as one unique-index probe per pair, and PostgreSQL needs no casts.
+		sb.WriteString(`UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1 WHERE status = 'firing' AND (`)
+		for i, o := range chunk {
+			if i > 0 {
+				sb.WriteString(" OR ")
+			}
+			sb.WriteString("(fingerprint = ? AND starts_at = ?)")
+			args = append(args, o.fingerprint, o.startsAt)
+		}
+		sb.WriteString(") RETURNING fingerprint, starts_at, incident_id")
+		rows, err := q.QueryxContext(ctx, q.Rebind(sb.String()), args...)
+		if err != nil {
+			return nil, fmt.Errorf("mark repeats: %w", err)
+		}
+		for rows.Next() {
+			var o occurrence
+			var incidentID int64
+			if err := rows.Scan(&o.fingerprint, &o.startsAt, &incidentID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("mark repeats: %w", err)
+			}
+			out[o.key()] = incidentID
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("mark repeats: %w", err)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("mark repeats: %w", err)
+		}
 	}
-	return incidentID, nil
+	return out, nil
 }
 
 // markResolved resolves a firing occurrence. It reports the incident, or 0 when no firing
