@@ -42,6 +42,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
+	startDebugServer(ctx)
 
 	auth, err := newTokenStore(ctx, db, cfg, stdout)
 	if err != nil {
