@@ -19,28 +19,25 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"firebreak/bench/internal/cli"
+	"firebreak/bench/internal/pgschema"
+	"firebreak/bench/internal/serve"
 )
 
-// Bounds and defaults.
+// Bounds and targets.
 const (
-	maxSenders     = 256
-	maxDuration    = 10 * time.Minute
-	maxPrefill     = 20_000_000
-	defaultPGURL   = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	postgresURLEnv = "FIREBREAK_BENCH_POSTGRES_URL"
+	maxSenders  = 256
+	maxDuration = 10 * time.Minute
+	maxPrefill  = 20_000_000
 
 	// The targets, for SQLite on a 2-core machine.
 	targetAlertsPerSec = 20_000
@@ -48,14 +45,7 @@ const (
 	targetPrefilled    = 0.80 // of the empty database's alerts/s, with 1,000,000 rows stored
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "alertload: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("alertload", run) }
 
 type options struct {
 	bin            string
@@ -75,11 +65,10 @@ type options struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("alertload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("alertload", stderr)
 	var o options
 	fs.StringVar(&o.bin, "bin", "", "firebreak binary to measure (default: go build ./cmd/firebreak into a temporary directory)")
-	fs.StringVar(&o.db, "db", "sqlite", "database of the firebreak child: sqlite or postgres (PostgreSQL from $"+postgresURLEnv+")")
+	fs.StringVar(&o.db, "db", "sqlite", "database of the firebreak child: sqlite or postgres (PostgreSQL from $"+pgschema.URLEnv+")")
 	fs.IntVar(&o.senders, "senders", 16, "concurrent webhook senders")
 	fs.IntVar(&o.perRequest, "per-request", 10, "alerts in one webhook payload")
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "how long each measured load runs")
@@ -91,11 +80,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.prefillTimeout, "prefill-timeout", 30*time.Minute, "give up the prefill after this long")
 	fs.Float64Var(&o.baseline, "baseline", 0, "alerts/s of the same target on an empty database, to check a prefilled run against (≥ 80%)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the child's directory (its log, the SQLite file) and print where it is")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	switch {
 	case o.db != "sqlite" && o.db != "postgres":
@@ -117,10 +103,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.prefillTimeout <= 0:
 		return o, fmt.Errorf("-prefill-timeout %s: want more than 0", o.prefillTimeout)
 	}
-	o.pgURL = os.Getenv(postgresURLEnv)
-	if o.pgURL == "" {
-		o.pgURL = defaultPGURL
-	}
+	o.pgURL = pgschema.BaseURL()
 	return o, nil
 }
 
@@ -129,23 +112,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.bin == "" {
-		tmp, err := os.MkdirTemp("", "firebreak-alertload-bin-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		o.bin = filepath.Join(tmp, "firebreak")
-		fmt.Fprintf(stderr, "alertload: go build -o %s ./cmd/firebreak\n", o.bin)
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", o.bin, "./cmd/firebreak")
-		cmd.Stdout, cmd.Stderr = stderr, stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("build firebreak (run from the repository root, or pass -bin): %w", err)
-		}
-	}
-	if o.bin, err = filepath.Abs(o.bin); err != nil {
+	bin, cleanup, err := serve.Binary(ctx, o.bin, "alertload", stderr)
+	if err != nil {
 		return err
 	}
+	defer cleanup()
+	o.bin = bin
 	runID := randomHex(3)
 	load0 := loadAverage()
 	fmt.Fprintf(stdout, "firebreak alert ingestion: %d senders × %d alerts a request (85%% repeats, 10%% new, 5%% resolves), %d groups, %d firing alerts warmed up, %s per target, %d CPUs, %s/%s\n",
@@ -192,9 +164,9 @@ func measureDecodeOnly(ctx context.Context, o options, runID string) (*stats, er
 	if err := warmup(ctx, p, gens, o.warmPerGroup); err != nil {
 		return nil, err
 	}
-	cpu0 := selfCPUTime()
+	cpu0 := serve.SelfCPUTime()
 	st := measure(ctx, p, gens, o.duration, false)
-	st.loadCPU = selfCPUTime() - cpu0
+	st.loadCPU = serve.SelfCPUTime() - cpu0
 	st.target = "decode-only"
 	return st, nil
 }
@@ -210,33 +182,25 @@ func measureFirebreak(ctx context.Context, o options, runID string, stderr io.Wr
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	dbURL := filepath.Join(dir, "firebreak.db")
-	if o.db == "postgres" {
-		u, drop, err := createSchema(ctx, o.pgURL)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if derr := drop(); derr != nil {
-				fmt.Fprintf(stderr, "alertload: %v\n", derr)
-			}
-		}()
-		dbURL = u
+	dbURL, dropSchema, err := serve.DatabaseURL(ctx, o.db, dir, o.pgURL, stderr, "alertload")
+	if err != nil {
+		return nil, err
 	}
+	defer dropSchema()
 	fmt.Fprintf(stderr, "alertload: firebreak-%s: starting firebreak serve\n", o.db)
-	c, err := startChild(ctx, o.bin, dir, dbURL)
+	c, err := serve.Start(ctx, serve.Options{Bin: o.bin, Dir: dir, DBURL: dbURL, SampleRSS: true})
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if serr := c.stop(); serr != nil {
+		if serr := c.Stop(); serr != nil {
 			err = errors.Join(err, serr)
 		}
 		if st != nil {
-			st.hwm = c.hwm
+			st.hwm = c.PeakRSS()
 		}
 	}()
-	p := newPoster(c.base, c.token, max(o.senders, o.prefillSenders))
+	p := newPoster(c.Base, c.Token, max(o.senders, o.prefillSenders))
 	defer p.close()
 
 	var stored int64
@@ -264,12 +228,11 @@ func measureFirebreak(ctx context.Context, o options, runID string, stderr io.Wr
 		return nil, err
 	}
 	fmt.Fprintf(stderr, "alertload: firebreak-%s: %d senders for %s\n", o.db, o.senders, o.duration)
-	c.measuring.Store(true)
-	srv0, self0 := c.cpuTime(), selfCPUTime()
+	c.ResetRSS() // the RSS column covers the measured load only, not the prefill or warm-up
+	srv0, self0 := c.CPUTime(), serve.SelfCPUTime()
 	st = measure(ctx, p, gens, o.duration, true)
-	st.serverCPU, st.loadCPU = c.cpuTime()-srv0, selfCPUTime()-self0
-	c.measuring.Store(false)
-	st.measuredRSS = c.measuredRSS.Load()
+	st.serverCPU, st.loadCPU = c.CPUTime()-srv0, serve.SelfCPUTime()-self0
+	st.measuredRSS = c.SampledRSS()
 	st.target = "firebreak-" + o.db
 	st.prefilled, st.prefillTook, st.prefillErr = stored, took, perr
 	return st, nil

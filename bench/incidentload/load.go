@@ -3,13 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"firebreak/bench/internal/flow"
+	"firebreak/bench/internal/serve"
 )
 
 // maxErrorSamples is how many distinct error messages a run keeps to print.
@@ -45,21 +45,14 @@ type worker struct {
 // load runs o.clients clients against srv for o.duration. A client starts no new flow once
 // the time is up or o.maxFlows flows have started, and finishes the one it is in, so every
 // counted incident went through all three requests.
-func load(ctx context.Context, srv *server, o options) (*result, error) {
+func load(ctx context.Context, srv *serve.Child, o options) (*result, error) {
 	httpClient := flow.NewHTTPClient(o.clients)
 	defer httpClient.CloseIdleConnections()
-	c := &flow.Client{HTTP: httpClient, Base: srv.base, Token: srv.token}
+	c := &flow.Client{HTTP: httpClient, Base: srv.Base, Token: srv.Token}
 
 	// Stop early if the server dies: every further request would fail at once.
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := srv.WatchExit(ctx)
 	defer cancel()
-	go func() {
-		select {
-		case <-srv.exited:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 
 	var (
 		started  atomic.Int64
@@ -70,8 +63,8 @@ func load(ctx context.Context, srv *server, o options) (*result, error) {
 		wg       sync.WaitGroup
 		begin    = time.Now()
 		deadline = begin.Add(o.duration)
-		srvCPU0  = srv.cpuTime()
-		selfCPU0 = selfCPUTime()
+		srvCPU0  = srv.CPUTime()
+		selfCPU0 = serve.SelfCPUTime()
 	)
 	noteError := func(err error) {
 		code := 0
@@ -116,14 +109,9 @@ func load(ctx context.Context, srv *server, o options) (*result, error) {
 	}
 	wg.Wait()
 	elapsed := time.Since(begin)
-	serverCPU, clientCPU := srv.cpuTime()-srvCPU0, selfCPUTime()-selfCPU0
+	serverCPU, clientCPU := srv.CPUTime()-srvCPU0, serve.SelfCPUTime()-selfCPU0
 	if err := ctx.Err(); err != nil {
-		select {
-		case <-srv.exited:
-			return nil, fmt.Errorf("firebreak serve exited during the run: %v\n%s", srv.waitErr, srv.logTail())
-		default:
-			return nil, err
-		}
+		return nil, srv.RunError(err)
 	}
 
 	r := &result{elapsed: elapsed, errorsByStatusCode: byCode, serverCPU: serverCPU, clientCPU: clientCPU}

@@ -11,40 +11,28 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"firebreak/bench/internal/cli"
+	"firebreak/bench/internal/pgschema"
+	"firebreak/bench/internal/serve"
 )
 
 // Bounds on what one run may ask for.
 const (
-	maxClients   = 256
-	maxDuration  = 10 * time.Minute
-	defaultPGURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	// PostgresURLEnv points the PostgreSQL half at a server (a superuser-ish role that may
-	// create and drop schemas in that database).
-	PostgresURLEnv = "FIREBREAK_BENCH_POSTGRES_URL"
+	maxClients  = 256
+	maxDuration = 10 * time.Minute
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "incidentload: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("incidentload", run) }
 
 // options are the parsed flags.
 type options struct {
@@ -59,19 +47,15 @@ type options struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("incidentload", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("incidentload", stderr)
 	bin := fs.String("bin", "", "path to a built firebreak binary (default: go build ./cmd/firebreak into a temporary directory)")
-	db := fs.String("db", "both", "database to measure: sqlite, postgres or both (PostgreSQL from $"+PostgresURLEnv+")")
+	db := fs.String("db", "both", "database to measure: sqlite, postgres or both (PostgreSQL from $"+pgschema.URLEnv+")")
 	clients := fs.Int("clients", 16, fmt.Sprintf("concurrent clients, 1 to %d", maxClients))
 	duration := fs.Duration("duration", 10*time.Second, "how long the clients run per database, at most "+maxDuration.String())
 	maxFlows := fs.Int("max-flows", 1_000_000, "stop early after this many incident flows per database")
 	keepLogs := fs.Bool("keep-logs", false, "keep the server's temporary directory (log, SQLite file) and print where it is")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return options{}, err
-	}
-	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o := options{bin: *bin, clients: *clients, duration: *duration, maxFlows: *maxFlows, keepLogs: *keepLogs, logOutput: stderr}
 	switch *db {
@@ -91,10 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	if o.maxFlows < 1 {
 		return options{}, fmt.Errorf("-max-flows %d: want at least 1", o.maxFlows)
 	}
-	o.pgURL = os.Getenv(PostgresURLEnv)
-	if o.pgURL == "" {
-		o.pgURL = defaultPGURL
-	}
+	o.pgURL = pgschema.BaseURL()
 	return o, nil
 }
 
@@ -105,19 +86,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.bin == "" {
-		tmp, err := os.MkdirTemp("", "firebreak-bench-bin-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		if o.bin, err = buildBinary(ctx, tmp, stderr); err != nil {
-			return err
-		}
-	}
-	if o.bin, err = filepath.Abs(o.bin); err != nil {
+	bin, cleanup, err := serve.Binary(ctx, o.bin, "incidentload", stderr)
+	if err != nil {
 		return err
 	}
+	defer cleanup()
+	o.bin = bin
 	fmt.Fprintf(stdout, "firebreak incident flow (declare → acknowledge → resolve over HTTP): %d clients, %s per database, %d CPUs, %s/%s\n",
 		o.clients, o.duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 
@@ -157,25 +131,17 @@ func measure(ctx context.Context, o options, db string) (*result, error) {
 	} else {
 		defer os.RemoveAll(dir)
 	}
-	dbURL := filepath.Join(dir, "firebreak.db")
-	if db == "postgres" {
-		url, drop, err := createSchema(ctx, o.pgURL)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err := drop(); err != nil {
-				fmt.Fprintf(o.logOutput, "incidentload: %v\n", err)
-			}
-		}()
-		dbURL = url
+	dbURL, dropSchema, err := serve.DatabaseURL(ctx, db, dir, o.pgURL, o.logOutput, "incidentload")
+	if err != nil {
+		return nil, err
 	}
-	srv, err := startServer(ctx, o.bin, dir, dbURL)
+	defer dropSchema()
+	srv, err := serve.Start(ctx, serve.Options{Bin: o.bin, Dir: dir, DBURL: dbURL, SampleRSS: true})
 	if err != nil {
 		return nil, err
 	}
 	r, runErr := load(ctx, srv, o)
-	stopErr := srv.stop()
+	stopErr := srv.Stop()
 	if runErr != nil {
 		return nil, errors.Join(runErr, stopErr)
 	}
@@ -183,29 +149,8 @@ func measure(ctx context.Context, o options, db string) (*result, error) {
 		return nil, stopErr
 	}
 	r.db = db
-	r.peakRSS, r.sampledRSS = srv.peakRSS()
+	r.peakRSS, r.sampledRSS = srv.PeakRSS(), srv.SampledRSS()
 	return r, nil
-}
-
-// buildBinary builds cmd/firebreak of the module this program belongs to.
-func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find the module root (go env GOMOD): %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the firebreak module: run from the repository or pass -bin")
-	}
-	bin := filepath.Join(dir, "firebreak")
-	fmt.Fprintf(stderr, "incidentload: building %s\n", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/firebreak")
-	cmd.Dir = filepath.Dir(gomod)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/firebreak: %w", err)
-	}
-	return bin, nil
 }
 
 func printTable(w io.Writer, rs []*result) {

@@ -21,45 +21,29 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"os/signal"
-	"path/filepath"
 	"runtime"
-	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"firebreak/bench/internal/cli"
 	"firebreak/bench/internal/flow"
+	"firebreak/bench/internal/pgschema"
+	"firebreak/bench/internal/serve"
 )
 
-// Bounds, defaults and the target.
+// Bounds and the target.
 const (
 	maxIncidents   = 2000
 	maxConcurrency = 64
 	maxWait        = time.Minute
 	maxTimeout     = time.Hour
-	defaultPGURL   = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	// postgresURLEnv points the PostgreSQL run at a server (a role that may create and
-	// drop schemas in that database).
-	postgresURLEnv = "FIREBREAK_BENCH_POSTGRES_URL"
 	// targetP99 is the target for SQLite: "p99 under 300 ms".
 	targetP99 = 300 * time.Millisecond
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintf(os.Stderr, "rollbacklatency: %v\n", err)
-		os.Exit(1)
-	}
-}
+func main() { cli.Main("rollbacklatency", run) }
 
 // options are the parsed flags.
 type options struct {
@@ -75,20 +59,16 @@ type options struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
-	fs := flag.NewFlagSet("rollbacklatency", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := cli.NewFlagSet("rollbacklatency", stderr)
 	bin := fs.String("bin", "", "path to a built firebreak binary (default: go build ./cmd/firebreak into a temporary directory)")
-	db := fs.String("db", "sqlite", "database: sqlite or postgres (PostgreSQL from $"+postgresURLEnv+")")
+	db := fs.String("db", "sqlite", "database: sqlite or postgres (PostgreSQL from $"+pgschema.URLEnv+")")
 	incidents := fs.Int("incidents", 200, fmt.Sprintf("incidents to open, each with its own service and suspect deploy, 1 to %d", maxIncidents))
 	concurrency := fs.Int("concurrency", 1, fmt.Sprintf("incidents in flight at once (alert sent, hook call awaited), 1 to %d", maxConcurrency))
 	wait := fs.Duration("wait", 10*time.Second, "how long after its alert an incident's hook call may take before it counts as a failure, at most "+maxWait.String())
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound on the whole run, at most "+maxTimeout.String())
 	keepLogs := fs.Bool("keep-logs", false, "keep the server's temporary directory (log, config, SQLite file) and print where it is")
-	if err := fs.Parse(args); err != nil {
+	if err := cli.Parse(fs, args); err != nil {
 		return options{}, err
-	}
-	if fs.NArg() > 0 {
-		return options{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
 	o := options{bin: *bin, db: *db, incidents: *incidents, concurrency: *concurrency, wait: *wait, timeout: *timeout,
 		keepLogs: *keepLogs, logOutput: stderr}
@@ -104,10 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case o.timeout <= 0 || o.timeout > maxTimeout:
 		return options{}, fmt.Errorf("-timeout %s: want more than 0 and at most %s", o.timeout, maxTimeout)
 	}
-	o.pgURL = os.Getenv(postgresURLEnv)
-	if o.pgURL == "" {
-		o.pgURL = defaultPGURL
-	}
+	o.pgURL = pgschema.BaseURL()
 	return o, nil
 }
 
@@ -119,19 +96,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.bin == "" {
-		tmp, err := os.MkdirTemp("", "firebreak-bench-bin-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(tmp)
-		if o.bin, err = buildBinary(ctx, tmp, stderr); err != nil {
-			return err
-		}
-	}
-	if o.bin, err = filepath.Abs(o.bin); err != nil {
+	bin, cleanup, err := serve.Binary(ctx, o.bin, "rollbacklatency", stderr)
+	if err != nil {
 		return err
 	}
+	defer cleanup()
+	o.bin = bin
 	fmt.Fprintf(stderr, "rollbacklatency: %s: %d incidents, %d at a time\n", o.db, o.incidents, o.concurrency)
 	r, err := measure(ctx, o)
 	if err != nil {
@@ -140,27 +110,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	printResult(stdout, o, r)
 	return r.problem()
-}
-
-// buildBinary builds cmd/firebreak of the module this program belongs to.
-func buildBinary(ctx context.Context, dir string, stderr io.Writer) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("find the module root (go env GOMOD): %w", err)
-	}
-	gomod := strings.TrimSpace(string(out))
-	if gomod == "" || gomod == os.DevNull {
-		return "", errors.New("not inside the firebreak module: run from the repository or pass -bin")
-	}
-	bin := filepath.Join(dir, "firebreak")
-	fmt.Fprintf(stderr, "rollbacklatency: building %s\n", bin)
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/firebreak")
-	cmd.Dir = filepath.Dir(gomod)
-	cmd.Stdout, cmd.Stderr = stderr, stderr
-	if err := cmd.Run(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/firebreak: %w", err)
-	}
-	return bin, nil
 }
 
 // printResult writes the figures of one run.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/bench/internal/serve"
 	"firebreak/notify/webhook"
 )
 
@@ -26,7 +27,7 @@ func TestFiveIncidentsSQLite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.bin, err = buildBinary(ctx, t.TempDir(), &log); err != nil {
+	if o.bin, err = serve.Build(ctx, t.TempDir(), "rollbacklatency", &log); err != nil {
 		t.Fatalf("%v\n%s", err, log.String())
 	}
 	r, err := measure(ctx, o)

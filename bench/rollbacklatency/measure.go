@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"firebreak/bench/internal/flow"
+	"firebreak/bench/internal/serve"
 )
 
 // settle is how long the benchmark waits between recording the last deploy and sending the
@@ -99,25 +100,18 @@ func measure(ctx context.Context, o options) (*result, error) {
 	if err := os.WriteFile(cfgPath, []byte(configYAML(o.incidents, rc.url)), 0o600); err != nil {
 		return nil, err
 	}
-	dbURL := filepath.Join(dir, "firebreak.db")
-	if o.db == "postgres" {
-		url, drop, err := createSchema(ctx, o.pgURL)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			if err := drop(); err != nil {
-				fmt.Fprintf(o.logOutput, "rollbacklatency: %v\n", err)
-			}
-		}()
-		dbURL = url
+	dbURL, dropSchema, err := serve.DatabaseURL(ctx, o.db, dir, o.pgURL, o.logOutput, "rollbacklatency")
+	if err != nil {
+		return nil, err
 	}
-	srv, err := startServer(ctx, o.bin, dir, cfgPath, dbURL, []string{"ROLLBACK_SECRET=" + secret})
+	defer dropSchema()
+	srv, err := serve.Start(ctx, serve.Options{Bin: o.bin, Dir: dir, DBURL: dbURL, ConfigPath: cfgPath,
+		Env: []string{"ROLLBACK_SECRET=" + secret}})
 	if err != nil {
 		return nil, err
 	}
 	r, runErr := load(ctx, srv, rc, o)
-	stopErr := srv.stop()
+	stopErr := srv.Stop()
 	if runErr != nil {
 		return nil, errors.Join(runErr, stopErr)
 	}
@@ -143,27 +137,13 @@ func configYAML(n int, hookURL string) string {
 func serviceName(i int) string { return "svc-" + strconv.Itoa(i) }
 
 // load records the deploys, waits settle, then opens the incidents o.concurrency at a time.
-func load(ctx context.Context, srv *server, rc *receiver, o options) (*result, error) {
-	ctx, cancel := context.WithCancel(ctx)
+func load(ctx context.Context, srv *serve.Child, rc *receiver, o options) (*result, error) {
+	// Stop at once if the server dies: every further request would fail.
+	ctx, cancel := srv.WatchExit(ctx)
 	defer cancel()
-	go func() {
-		// Stop at once if the server dies: every further request would fail.
-		select {
-		case <-srv.exited:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	api := &apiClient{http: flow.NewHTTPClient(o.concurrency), base: srv.base, token: srv.token}
+	api := &apiClient{http: flow.NewHTTPClient(o.concurrency), base: srv.Base, token: srv.Token}
 	defer api.http.CloseIdleConnections()
-	died := func(err error) error {
-		select {
-		case <-srv.exited:
-			return fmt.Errorf("firebreak serve exited during the run: %v\n%s", srv.waitErr, srv.logTail())
-		default:
-			return err
-		}
-	}
+	died := srv.RunError
 
 	// Every incident has its own suspect deploy: one per service.
 	deployIDs := make([]int64, o.incidents)

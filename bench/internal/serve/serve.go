@@ -1,0 +1,357 @@
+// Package serve runs `firebreak serve` as a child process for the load programs in bench/
+// (incidentload, alertload, rollbacklatency): it builds the binary when none is given,
+// starts the server on a free loopback port with FIREBREAK_LISTEN and
+// FIREBREAK_DATABASE_URL, reads the admin token it prints once on stdout, waits for
+// GET /-/ready, samples its resident set size and CPU time from /proc, and stops it with
+// SIGTERM, an unclean exit being an error.
+package serve
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Time limits of the server's life cycle.
+const (
+	StartTimeout = 60 * time.Second // token printed and /-/ready answering 200
+	StopTimeout  = 30 * time.Second // SIGTERM to exit, before SIGKILL
+	RSSEvery     = 100 * time.Millisecond
+)
+
+// logTailBytes is how much of the end of the server's stderr an error message carries.
+const logTailBytes = 4000
+
+// tokenPattern finds the admin token `firebreak serve` prints once on first start.
+var tokenPattern = regexp.MustCompile(`\bfb_[A-Za-z0-9_-]{20,}`)
+
+// Options say how to start the child.
+type Options struct {
+	Bin        string   // the firebreak binary
+	Dir        string   // working directory; the server's stderr goes to Dir/firebreak.log
+	DBURL      string   // FIREBREAK_DATABASE_URL
+	ConfigPath string   // when set, `serve --config ConfigPath`
+	Env        []string // more environment, after (so over) FIREBREAK_LISTEN and FIREBREAK_DATABASE_URL
+	SampleRSS  bool     // sample VmRSS every RSSEvery from ready to Stop (see SampledRSS)
+}
+
+// Child is one running `firebreak serve`.
+type Child struct {
+	Base    string // http://127.0.0.1:port, no trailing slash
+	Token   string // the admin token it printed
+	LogPath string // its stderr
+
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when the process has exited
+	waitErr error         // set before exited closes
+
+	stopOnce     sync.Once
+	stopErr      error
+	stopSampling chan struct{}
+	sampled      sync.WaitGroup
+	rssMu        sync.Mutex
+	maxRSS       int64 // largest VmRSS sampled since start or ResetRSS, bytes
+	hwm          int64 // VmHWM read just before SIGTERM, bytes
+}
+
+// Start starts `firebreak serve` in o.Dir on a free loopback port, reads the admin token
+// it prints and waits until it is ready. On error the child is stopped and the error
+// carries the end of its log.
+func Start(ctx context.Context, o Options) (*Child, error) {
+	addr, err := freeLoopbackAddr()
+	if err != nil {
+		return nil, err
+	}
+	c := &Child{Base: "http://" + addr, LogPath: filepath.Join(o.Dir, "firebreak.log"),
+		exited: make(chan struct{}), stopSampling: make(chan struct{})}
+	logFile, err := os.Create(c.LogPath)
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"serve"}
+	if o.ConfigPath != "" {
+		args = append(args, "--config", o.ConfigPath)
+	}
+	c.cmd = exec.Command(o.Bin, args...)
+	c.cmd.Dir = o.Dir
+	// Later entries win, so these override whatever FIREBREAK_* the caller has set.
+	c.cmd.Env = append(os.Environ(), "FIREBREAK_LISTEN="+addr, "FIREBREAK_DATABASE_URL="+o.DBURL)
+	c.cmd.Env = append(c.cmd.Env, o.Env...)
+	c.cmd.Stderr = logFile
+	stdout, err := c.cmd.StdoutPipe()
+	if err != nil {
+		logFile.Close()
+		return nil, err
+	}
+	if err := c.cmd.Start(); err != nil {
+		logFile.Close()
+		return nil, fmt.Errorf("start %s serve: %w", o.Bin, err)
+	}
+	tokens := make(chan string, 1)
+	go func() {
+		// Read stdout to the end so the child never blocks writing to it.
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if tok := tokenPattern.FindString(sc.Text()); tok != "" {
+				select {
+				case tokens <- tok:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	go func() {
+		c.waitErr = c.cmd.Wait()
+		logFile.Close()
+		close(c.exited)
+	}()
+
+	fail := func(err error) (*Child, error) {
+		_ = c.Stop()
+		return nil, fmt.Errorf("%w\n%s", err, c.LogTail())
+	}
+	deadline := time.NewTimer(StartTimeout)
+	defer deadline.Stop()
+	select {
+	case c.Token = <-tokens:
+	case <-c.exited:
+		return fail(fmt.Errorf("firebreak serve exited before printing its admin token: %v", c.waitErr))
+	case <-deadline.C:
+		return fail(fmt.Errorf("firebreak serve printed no admin token (fb_...) within %s", StartTimeout))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
+	if err := c.waitReady(ctx, deadline.C); err != nil {
+		return fail(err)
+	}
+	if o.SampleRSS {
+		c.sampled.Add(1)
+		go c.sampleRSS()
+	}
+	return c, nil
+}
+
+// waitReady polls GET /-/ready until it answers 200.
+func (c *Child) waitReady(ctx context.Context, deadline <-chan time.Time) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	defer client.CloseIdleConnections()
+	last := "no answer"
+	for {
+		resp, err := client.Get(c.Base + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			last = resp.Status
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-c.exited:
+			return fmt.Errorf("firebreak serve exited before it was ready: %v", c.waitErr)
+		case <-deadline:
+			return fmt.Errorf("GET %s/-/ready not 200 within %s (last: %s)", c.Base, StartTimeout, last)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// PID is the child's process id.
+func (c *Child) PID() int { return c.cmd.Process.Pid }
+
+// Exited is closed once the child has exited, for whatever reason.
+func (c *Child) Exited() <-chan struct{} { return c.exited }
+
+// WatchExit returns a context that is also cancelled when the child exits: once the server
+// is gone every further request would fail at once.
+func (c *Child) WatchExit(ctx context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-c.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// RunError is err, unless the child has exited: then an error saying so, with the end of
+// its log, since that is why the run failed.
+func (c *Child) RunError(err error) error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("firebreak serve exited during the run: %v\n%s", c.waitErr, c.LogTail())
+	default:
+		return err
+	}
+}
+
+// sampleRSS records the child's resident set size every RSSEvery until Stop.
+func (c *Child) sampleRSS() {
+	defer c.sampled.Done()
+	t := time.NewTicker(RSSEvery)
+	defer t.Stop()
+	for {
+		if st, err := procStatus(c.PID()); err == nil {
+			c.rssMu.Lock()
+			c.maxRSS = max(c.maxRSS, st["VmRSS"])
+			c.rssMu.Unlock()
+		}
+		select {
+		case <-c.stopSampling:
+			return
+		case <-c.exited:
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ResetRSS forgets the RSS sampled so far, so that SampledRSS covers only what follows.
+func (c *Child) ResetRSS() {
+	c.rssMu.Lock()
+	c.maxRSS = 0
+	c.rssMu.Unlock()
+}
+
+// SampledRSS is the largest VmRSS sampled since the child was ready or since ResetRSS, in
+// bytes; 0 without Options.SampleRSS or where /proc is missing.
+func (c *Child) SampledRSS() int64 {
+	c.rssMu.Lock()
+	defer c.rssMu.Unlock()
+	return c.maxRSS
+}
+
+// PeakRSS is the kernel's exact high-water mark of the child's RSS (VmHWM), read by Stop
+// just before SIGTERM, in bytes; 0 before Stop or where /proc is missing.
+func (c *Child) PeakRSS() int64 { return c.hwm }
+
+// Stop reads the peak RSS, sends SIGTERM and waits for the child to exit (SIGKILL after
+// StopTimeout). A non-zero exit after SIGTERM is an error: shutdown should be clean, and so
+// is having exited before Stop. Later calls return the first call's error.
+func (c *Child) Stop() error {
+	c.stopOnce.Do(func() { c.stopErr = c.stop() })
+	return c.stopErr
+}
+
+func (c *Child) stop() error {
+	select {
+	case <-c.exited:
+		return fmt.Errorf("firebreak serve exited on its own during the run: %v\n%s", c.waitErr, c.LogTail())
+	default:
+	}
+	close(c.stopSampling)
+	c.sampled.Wait()
+	if st, err := procStatus(c.PID()); err == nil {
+		c.hwm = st["VmHWM"]
+	}
+	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return fmt.Errorf("SIGTERM firebreak serve: %w", err)
+	}
+	select {
+	case <-c.exited:
+	case <-time.After(StopTimeout):
+		_ = c.cmd.Process.Kill()
+		<-c.exited
+		return fmt.Errorf("firebreak serve did not stop within %s of SIGTERM; killed\n%s", StopTimeout, c.LogTail())
+	}
+	if c.waitErr != nil {
+		return fmt.Errorf("firebreak serve exited with %v after SIGTERM\n%s", c.waitErr, c.LogTail())
+	}
+	return nil
+}
+
+// LogTail is the end of the server's stderr, for error messages.
+func (c *Child) LogTail() string {
+	b, err := os.ReadFile(c.LogPath)
+	if err != nil {
+		return "(no server log: " + err.Error() + ")"
+	}
+	if len(b) > logTailBytes {
+		b = b[len(b)-logTailBytes:]
+	}
+	return "server log (" + c.LogPath + "), last lines:\n" + string(b)
+}
+
+// CPUTime is the CPU time (user + system) the child has used so far, from
+// /proc/<pid>/stat; 0 where /proc is missing. It assumes USER_HZ = 100, as on every Linux
+// architecture Go supports.
+func (c *Child) CPUTime() time.Duration {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.PID()) + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name (field 2) is in parentheses and may hold spaces; count after it.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest) // f[0] is field 3 (state): utime is field 14, stime 15
+	if len(f) < 13 {
+		return 0
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0
+	}
+	return time.Duration(utime+stime) * (time.Second / 100)
+}
+
+// SelfCPUTime is the CPU time (user + system) this process has used so far.
+func SelfCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// procStatus reads the kB fields of /proc/<pid>/status, in bytes.
+func procStatus(pid int) (map[string]int64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64)
+	for _, line := range strings.Split(string(b), "\n") {
+		name, rest, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
+			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				out[name] = n << 10
+			}
+		}
+	}
+	return out, nil
+}
+
+// freeLoopbackAddr asks the kernel for a free port on 127.0.0.1.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("find a free loopback port: %w", err)
+	}
+	addr := ln.Addr().String()
+	return addr, ln.Close()
+}
