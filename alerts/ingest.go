@@ -321,7 +321,7 @@ func lockKeys(groupKey, service, env string) []string {
 		keys = append(keys, "g:"+groupKey)
 	}
 	if service != "" {
-		keys = append(keys, "s:"+service+"\x1f"+env)
+		keys = append(keys, incidents.ServiceLockKey(service, env))
 	}
 	if len(keys) == 2 && keys[1] < keys[0] {
 		keys[0], keys[1] = keys[1], keys[0]

@@ -2,7 +2,9 @@ package deploys_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -195,6 +197,42 @@ func TestCorrelationWindowIsConfigurable(t *testing.T) {
 		}
 		if len(s) != 1 || s[0].Deploy.Version != "near" {
 			t.Fatalf("10-minute window suspects %+v, want only near", s)
+		}
+	})
+}
+
+// TestDeployRecordedWhileTheIncidentOpensIsNotMissed: on PostgreSQL the two transactions
+// run side by side; without a common lock each could miss the other and the deploy would
+// never become a suspect.
+func TestDeployRecordedWhileTheIncidentOpensIsNotMissed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil, outbox.Options{})
+		for i := 0; i < 15; i++ {
+			service := fmt.Sprintf("race-%d", i)
+			var wg sync.WaitGroup
+			var inc incidents.Incident
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				finished := at(9, 58)
+				if _, err := e.tr.Record(context.Background(), deploys.Input{Service: service, Environment: "prod", Version: "v2", FinishedAt: &finished}); err != nil {
+					t.Error(err)
+				}
+			}()
+			go func() {
+				defer wg.Done()
+				impact := at(10, 0)
+				var err error
+				inc, err = e.m.Declare(context.Background(), "alice", incidents.DeclareInput{Title: "down", Severity: "sev2",
+					Service: service, Environment: "prod", ImpactStartedAt: &impact})
+				if err != nil {
+					t.Error(err)
+				}
+			}()
+			wg.Wait()
+			if got := e.suspects(inc.ID); len(got) != 1 {
+				t.Fatalf("round %d: %d suspects, want the deploy that raced the declaration", i, len(got))
+			}
 		}
 	})
 }

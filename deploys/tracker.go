@@ -55,6 +55,9 @@ func (t *Tracker) Record(ctx context.Context, in Input) (Deploy, error) {
 		if err := insertDeploy(ctx, q, &d); err != nil {
 			return err
 		}
+		if err := t.incidents.LockGroupTx(ctx, q, incidents.ServiceLockKey(d.Service, d.Environment)); err != nil {
+			return err
+		}
 		open, err := t.incidents.ListTx(ctx, q, incidents.Filter{Service: d.Service, OpenOnly: true, Limit: 100})
 		if err != nil {
 			return err

@@ -60,3 +60,10 @@ func (m *Manager) LockGroupTx(ctx context.Context, q store.Querier, key string) 
 	}
 	return nil
 }
+
+// ServiceLockKey is the grouping lock of a service and environment. Opening an incident and
+// recording a deploy of the same service both take it, so on PostgreSQL neither can miss
+// the other: whichever commits second sees the first and matches the deploy as a suspect.
+func ServiceLockKey(service, environment string) string {
+	return "s:" + service + "\x1f" + environment
+}

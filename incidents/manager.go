@@ -84,6 +84,11 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 	inc := Incident{Title: in.Title, Status: Observing, Severity: sev, Service: in.Service,
 		Environment: in.Environment, Summary: in.Summary, ImpactStartedAt: impact, OpenedAt: now, UpdatedAt: now}
 	err = m.db.InTx(ctx, func(q store.Querier) error {
+		if inc.Service != "" {
+			if err := m.LockGroupTx(ctx, q, ServiceLockKey(inc.Service, inc.Environment)); err != nil {
+				return err
+			}
+		}
 		if err := m.CreateTx(ctx, q, &inc, Event{At: now, Actor: actor, Kind: KindDeclared,
 			Text: fmt.Sprintf("Declared by %s as %s: %s", actor, sev, in.Title)}); err != nil {
 			return err
