@@ -12,9 +12,6 @@ import (
 // checks the table, so the orchestration (token on stdout, /-/ready, SIGTERM) cannot rot
 // unnoticed when `firebreak serve` changes.
 func TestRunSQLiteBriefly(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds firebreak and starts it; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var stdout, stderr bytes.Buffer

@@ -17,9 +17,6 @@ import (
 // bodies, nothing refused or repeated. So `go test ./...` notices when the rollback flow,
 // `firebreak serve`'s start-up or the benchmark itself stops working.
 func TestFiveIncidentsSQLite(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds firebreak and starts it; skipped with -short")
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	var log bytes.Buffer
