@@ -28,13 +28,7 @@ func (s *Server) listDeploys(c *fiber.Ctx) error {
 		f.Environment = c.Query("environment")
 	}
 	var err error
-	if f.Since, err = timeQuery(c, "since", s.deps.Incidents.Now()); err != nil {
-		return err
-	}
-	if f.Limit, err = limitQuery(c); err != nil {
-		return err
-	}
-	if f.Before, err = cursorQuery(c); err != nil {
+	if f.Since, f.Limit, f.Before, err = s.pageQuery(c); err != nil {
 		return err
 	}
 	list, next, err := s.deps.Deploys.List(c.UserContext(), f)

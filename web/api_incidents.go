@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -45,13 +46,7 @@ func (s *Server) listIncidents(c *fiber.Ctx) error {
 		f.Severity = sev
 	}
 	var err error
-	if f.Since, err = timeQuery(c, "since", s.deps.Incidents.Now()); err != nil {
-		return err
-	}
-	if f.Limit, err = limitQuery(c); err != nil {
-		return err
-	}
-	if f.Before, err = cursorQuery(c); err != nil {
+	if f.Since, f.Limit, f.Before, err = s.pageQuery(c); err != nil {
 		return err
 	}
 	list, next, err := s.deps.Incidents.List(c.UserContext(), f)
@@ -162,6 +157,18 @@ func (s *Server) addNote(c *fiber.Ctx) error {
 		return err
 	}
 	return c.Status(http.StatusCreated).JSON(ev)
+}
+
+// pageQuery reads what every list endpoint takes: ?since=, ?limit= and ?cursor=.
+func (s *Server) pageQuery(c *fiber.Ctx) (since time.Time, limit int, before int64, err error) {
+	if since, err = timeQuery(c, "since", s.deps.Incidents.Now()); err != nil {
+		return
+	}
+	if limit, err = limitQuery(c); err != nil {
+		return
+	}
+	before, err = cursorQuery(c)
+	return
 }
 
 // limitQuery reads ?limit= (default 100, at most 1000).
