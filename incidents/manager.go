@@ -21,15 +21,28 @@ type Manager struct {
 	db    *store.DB
 	clock func() time.Time
 	hooks []Hook
+	write Writer
 }
+
+// Writer runs fn in a write transaction: store.DB.InTx by default, or a group committer's
+// Do, which lets concurrent changes share one commit (one fsync on SQLite).
+type Writer func(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error
 
 // NewManager returns a Manager; clock is injectable so time rules can be tested.
 func NewManager(db *store.DB, clock func() time.Time) *Manager {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Manager{db: db, clock: clock}
+	m := &Manager{db: db, clock: clock}
+	m.write = func(ctx context.Context, fn func(ctx context.Context, q store.Querier) error) error {
+		return db.InTx(ctx, func(q store.Querier) error { return fn(ctx, q) })
+	}
+	return m
 }
+
+// WriteThrough routes the manager's own changes (declare, transitions, notes) through w.
+// Call it while wiring, before serving.
+func (m *Manager) WriteThrough(w Writer) { m.write = w }
 
 // OnChange registers a hook. Call it while wiring, before serving.
 func (m *Manager) OnChange(h Hook) { m.hooks = append(m.hooks, h) }
@@ -83,7 +96,7 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 	}
 	inc := Incident{Title: in.Title, Status: Observing, Severity: sev, Service: in.Service,
 		Environment: in.Environment, Summary: in.Summary, ImpactStartedAt: impact, OpenedAt: now, UpdatedAt: now}
-	err = m.db.InTx(ctx, func(q store.Querier) error {
+	err = m.write(ctx, func(ctx context.Context, q store.Querier) error {
 		if inc.Service != "" {
 			if err := m.LockGroupTx(ctx, q, ServiceLockKey(inc.Service, inc.Environment)); err != nil {
 				return err
@@ -116,7 +129,7 @@ func (m *Manager) Transition(ctx context.Context, id int64, action Action, actor
 		return Incident{}, err
 	}
 	var inc Incident
-	err := m.db.InTx(ctx, func(q store.Querier) error {
+	err := m.write(ctx, func(ctx context.Context, q store.Querier) error {
 		var err error
 		inc, err = m.TransitionTx(ctx, q, id, action, actor, note)
 		return err
@@ -173,7 +186,7 @@ func (m *Manager) AddNote(ctx context.Context, id int64, actor, text string, pub
 	if public {
 		ev.Kind = KindStatusUpdate
 	}
-	err := m.db.InTx(ctx, func(q store.Querier) error {
+	err := m.write(ctx, func(ctx context.Context, q store.Querier) error {
 		inc, err := getIncident(ctx, q, id)
 		if err != nil {
 			return err

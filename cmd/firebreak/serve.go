@@ -49,6 +49,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	incs := incidents.NewManager(db, time.Now)
+	// Concurrent webhooks share transactions: one fsync carries many. Closed after the HTTP
+	// server has stopped (deferred calls run in reverse). On SQLite, with its one writer,
+	// incident changes share them too; PostgreSQL commits those side by side faster alone.
+	writes := newGroupCommitter(db)
+	defer writes.Close()
+	if db.Dialect == store.SQLite {
+		incs.WriteThrough(writes.Do)
+	}
 	jobs := outbox.New(db, outbox.Options{MaxAttempts: cfg.Outbox.MaxAttempts, MaxBackoff: time.Duration(cfg.Outbox.MaxBackoff)})
 	rollbacks := deploys.NewRollbacks(db, incs, jobs, rollbackHooks(cfg), cfg.PublicURL)
 	rollbacks.HideEnv(secretVariables(cfg)...)
@@ -56,13 +64,12 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	incs.OnChange(tracker.OnIncidentChange)
 
 	// Deferred calls run in reverse: the HTTP server stops first (in listenUntilDone), then
-	// queued writes commit, then the outbox finishes the jobs in hand, then the database closes.
+	// the outbox finishes the jobs in hand, then queued writes commit, then the database
+	// closes.
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	workDone := make(chan struct{})
 	go func() { jobs.Run(workCtx); close(workDone) }()
 	defer func() { stopWork(); <-workDone }()
-	writes := newGroupCommitter(db)
-	defer writes.Close()
 	ingester := alerts.NewIngester(db, incs, writes, alertOptions(cfg))
 	srv := web.New(web.Deps{
 		DB:              db,
