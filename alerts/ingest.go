@@ -2,10 +2,13 @@ package alerts
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 
@@ -189,11 +192,11 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 // openOccurrence stores a new firing occurrence in the incident it belongs to: the open
 // incident of its group, a recently resolved one reopened, or a new one.
 func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Payload, a template.Alert, fp string, startsAt, now time.Time, seen payloadIncidents) (int64, error) {
-	service := firstLabel(a.Labels, in.opts.ServiceLabels)
-	env := firstLabel(a.Labels, in.opts.EnvironmentLabels)
+	service := boundedName(firstLabel(a.Labels, in.opts.ServiceLabels))
+	env := boundedName(firstLabel(a.Labels, in.opts.EnvironmentLabels))
 	sev := in.severity(a)
 	name := a.Labels["alertname"]
-	groupKey := p.GroupKey
+	groupKey := boundedKey(p.GroupKey)
 	key := [3]string{groupKey, service, env}
 
 	inc, err := seen.find(key)
@@ -311,6 +314,28 @@ func firstLabel(labels template.KV, names []string) string {
 		}
 	}
 	return ""
+}
+
+// maxKeyBytes bounds a group key as stored and indexed: PostgreSQL refuses index entries
+// past ~2.7 KB, and refusing the payload would make Alertmanager drop its alerts.
+const maxKeyBytes = 512
+
+// boundedKey is the group key, or a digest of it when it is too long to index. The digest is
+// stable, so every notification of the group still finds the same incident.
+func boundedKey(k string) string {
+	if len(k) <= maxKeyBytes {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(sum[:])
+}
+
+// boundedName cuts a service or environment label to the length incidents keep.
+func boundedName(s string) string {
+	if utf8.RuneCountInString(s) <= incidents.MaxName {
+		return s
+	}
+	return string([]rune(s)[:incidents.MaxName])
 }
 
 // lockKeys are the grouping keys of an alert, sorted so every transaction takes them in the

@@ -578,3 +578,23 @@ func TestLargePayloadOfRepeatsIsMarkedInChunks(t *testing.T) {
 		}
 	})
 }
+
+// TestHugeGroupKeyAndServiceLabelAreStoredNotRefused: PostgreSQL cannot index an 8 KB
+// value, and refusing the payload would make Alertmanager drop its alerts.
+func TestHugeGroupKeyAndServiceLabelAreStoredNotRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		start := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+		a := fire("Huge", strings.Repeat("s", 8000), "prod", "warning", start)
+		p := payload("{}:{alertname=\""+strings.Repeat("k", 8000)+"\"}", a)
+		first := r.ingest(p)
+		wantResult(t, "first", first, 1, 1, 0, 0)
+		second := r.ingest(payload(p.GroupKey, fire("Huge2", strings.Repeat("s", 8000), "prod", "warning", start)))
+		if !sameIDs(first.Incidents, second.Incidents) {
+			t.Fatalf("a second alert of the same huge group opened %v, want %v", second.Incidents, first.Incidents)
+		}
+		if inc := r.incident(first.Incidents[0]); len([]rune(inc.Service)) != incidents.MaxName {
+			t.Fatalf("service kept %d characters, want it cut to %d", len([]rune(inc.Service)), incidents.MaxName)
+		}
+	})
+}

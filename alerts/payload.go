@@ -58,6 +58,9 @@ func (p *Payload) Validate() error {
 	if p.Version != "4" {
 		return fmt.Errorf("%w: version %q is not supported (want \"4\", Alertmanager's webhook format)", ErrInvalid, p.Version)
 	}
+	if strings.ContainsRune(p.GroupKey, 0) {
+		return fmt.Errorf("%w: groupKey contains a NUL byte", ErrInvalid)
+	}
 	if len(p.Alerts) == 0 {
 		return fmt.Errorf("%w: no alerts", ErrInvalid)
 	}

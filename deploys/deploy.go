@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"firebreak/incidents"
 )
 
 // Named errors; the HTTP layer maps them once.
@@ -70,6 +72,8 @@ func (in Input) deploy(now time.Time) (Deploy, error) {
 		{"url", in.URL, maxLong}, {"description", in.Description, maxLong}} {
 		if !utf8.ValidString(f.value) {
 			problems = append(problems, f.name+" is not valid UTF-8")
+		} else if strings.ContainsRune(f.value, 0) {
+			problems = append(problems, f.name+" contains a NUL byte")
 		} else if n := utf8.RuneCountInString(f.value); n > f.max {
 			problems = append(problems, fmt.Sprintf("%s is %d characters long, at most %d allowed", f.name, n, f.max))
 		}
@@ -86,6 +90,9 @@ func (in Input) deploy(now time.Time) (Deploy, error) {
 		if t.After(d.FinishedAt) {
 			problems = append(problems, "started_at is after finished_at")
 		}
+	}
+	if d.FinishedAt.Before(incidents.Epoch) || (d.StartedAt != nil && d.StartedAt.Before(incidents.Epoch)) {
+		problems = append(problems, "times before 1970 are not accepted")
 	}
 	if d.FinishedAt.After(now.Add(5 * time.Minute)) {
 		problems = append(problems, "finished_at is in the future")

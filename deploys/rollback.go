@@ -32,6 +32,7 @@ var (
 	ErrNoSuspect        = errors.New("the incident has no suspected deploy; name one with deploy_id")
 	ErrAlreadyRequested = errors.New("a rollback of this deploy was already requested for this incident")
 	ErrIncidentResolved = errors.New("the incident is resolved")
+	ErrWrongDeploy      = errors.New("the deploy is not of the incident's service and environment")
 )
 
 // Hook is one service's rollback configuration: a signed webhook or a command.
@@ -116,6 +117,10 @@ func (r *Rollbacks) RequestWithNote(ctx context.Context, incidentID, deployID in
 		d, err := getDeploy(ctx, q, deployID)
 		if err != nil {
 			return err
+		}
+		if d.Service != inc.Service || d.Environment != inc.Environment {
+			return fmt.Errorf("%w: deploy %d is %s/%s, incident %d is %s/%s", ErrWrongDeploy, d.ID, d.Service, d.Environment,
+				inc.ID, inc.Service, inc.Environment)
 		}
 		hook, ok := r.hooks[d.Service]
 		switch {
@@ -219,7 +224,12 @@ func (r *Rollbacks) Handle(ctx context.Context, job outbox.Job) (retry bool, err
 	if err != nil {
 		return retry, err
 	}
-	return false, r.succeeded(context.WithoutCancel(ctx), rb, d, job.Attempts, result)
+	if err := r.succeeded(context.WithoutCancel(ctx), rb, d, job.Attempts, result); err != nil {
+		// The hook did its work; only recording it failed. Retry: the next attempt sends the
+		// same Idempotency-Key, so the receiver can tell it is the same rollback.
+		return true, fmt.Errorf("rollback succeeded (%s) but recording it failed: %w", result, err)
+	}
+	return false, nil
 }
 
 // succeeded marks the rollback done and the incident mitigated (a successful remediation

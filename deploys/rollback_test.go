@@ -217,6 +217,7 @@ func TestRollbackRequestsThatCannotBeHonoured(t *testing.T) {
 			{"resolved incident, deploy named", done.ID, checkoutDep.ID, deploys.ErrIncidentResolved},
 			{"unknown incident", 987654, 0, incidents.ErrNotFound},
 			{"unknown deploy", quiet.ID, 987654, deploys.ErrNotFound},
+			{"another environment's deploy", quiet.ID, checkoutDep.ID, deploys.ErrWrongDeploy},
 		}
 		for _, c := range cases {
 			rb, err := e.rb.Request(ctx, c.incident, c.deploy, "alice")
@@ -236,13 +237,15 @@ func TestRollbackRequestsThatCannotBeHonoured(t *testing.T) {
 			t.Errorf("refused request moved the incident to %s", got.Status)
 		}
 
-		// Naming the deploy works where there is no suspect.
-		rb, err := e.rb.Request(ctx, quiet.ID, checkoutDep.ID, "alice")
-		if err != nil || rb.DeployID != checkoutDep.ID {
-			t.Fatalf("request naming deploy %d: %+v %v", checkoutDep.ID, rb, err)
+		// Naming the deploy works where there is no suspect: a staging deploy made during the
+		// incident.
+		stagingDep := e.record(deploys.Input{Service: "checkout", Environment: "staging", Version: "1.4.3", FinishedAt: ptr(at(10, 3))})
+		rb, err := e.rb.Request(ctx, quiet.ID, stagingDep.ID, "alice")
+		if err != nil || rb.DeployID != stagingDep.ID {
+			t.Fatalf("request naming deploy %d: %+v %v", stagingDep.ID, rb, err)
 		}
 		e.waitIdle()
-		if calls := rcv.got(); len(calls) != 1 || calls[0].Key != fmt.Sprintf("rollback-%d-%d", quiet.ID, checkoutDep.ID) {
+		if calls := rcv.got(); len(calls) != 1 || calls[0].Key != fmt.Sprintf("rollback-%d-%d", quiet.ID, stagingDep.ID) {
 			t.Fatalf("calls %+v", calls)
 		}
 	})
@@ -489,6 +492,27 @@ func TestLateFailureReportDoesNotUndoASuccess(t *testing.T) {
 		after := e.onlyRollback(inc.ID)
 		if after.Status != "succeeded" || after.Attempts != rb.Attempts || after.LastError != "" || after.FinishedAt == nil {
 			t.Fatalf("a late failure report changed a succeeded rollback: %+v", after)
+		}
+	})
+}
+
+func TestRollbackOfAnotherServicesDeployIsRefused(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		rec := newReceiver(t, always(200))
+		e := newEnv(t, db, map[string]deploys.Hook{
+			"checkout": webhookHook(deploys.PolicyConfirm, incidents.Sev2, rec.url()),
+			"payments": webhookHook(deploys.PolicyConfirm, incidents.Sev2, rec.url()),
+		}, outbox.Options{})
+		e.record(checkoutDeploy(at(9, 56)))
+		payments := e.record(deploys.Input{Service: "payments", Environment: "prod", Version: "9", FinishedAt: ptr(at(9, 57))})
+		inc := e.declare("Checkout is failing", incidents.Sev1, "checkout", "prod", at(10, 0))
+		_, err := e.rb.Request(context.Background(), inc.ID, payments.ID, "alice")
+		if !errors.Is(err, deploys.ErrWrongDeploy) {
+			t.Fatalf("rollback of payments' deploy for a checkout incident: %v, want ErrWrongDeploy", err)
+		}
+		e.waitIdle()
+		if n := len(rec.got()); n != 0 {
+			t.Fatalf("the receiver got %d calls", n)
 		}
 	})
 }

@@ -31,7 +31,7 @@ func (m *Manager) AllAlertsResolvedTx(ctx context.Context, q store.Querier, id i
 			inc.MitigatedAt = timePtr(at)
 		}
 		ev := Event{At: now, Actor: alertmanagerActor}
-		if inc.Status == Observing {
+		if inc.AcknowledgedAt == nil {
 			inc.Status = Resolved
 			inc.ResolvedAt = timePtr(now)
 			ev.Kind, ev.Text = KindResolved, "Every alert has resolved and nobody had acknowledged the incident: resolved automatically."

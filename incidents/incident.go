@@ -72,6 +72,9 @@ var (
 	ErrNotFound          = errors.New("incident not found")
 	ErrInvalidTransition = errors.New("invalid transition")
 	ErrInvalid           = errors.New("invalid incident")
+	// ErrContended means the incident kept changing under a change that retried several
+	// times; the caller should try again (503).
+	ErrContended = errors.New("the incident is being changed by many requests at once; retry")
 )
 
 // Incident is one incident as stored and as the API shows it.

@@ -50,6 +50,10 @@ func (m *Manager) OnChange(h Hook) { m.hooks = append(m.hooks, h) }
 // Now is the manager's clock, in UTC.
 func (m *Manager) Now() time.Time { return m.clock().UTC() }
 
+// Epoch is the earliest time accepted anywhere: earlier ones are typos that would wreck
+// the MTTR report.
+var Epoch = time.Unix(0, 0).UTC()
+
 // Limits on what people type, so one request cannot fill the database or a Slack message.
 const (
 	MaxTitle   = 300
@@ -86,6 +90,9 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 	}
 	impact := now
 	if in.ImpactStartedAt != nil {
+		if in.ImpactStartedAt.Before(Epoch) {
+			return Incident{}, fmt.Errorf("%w: impact_started_at %s is before 1970", ErrInvalid, in.ImpactStartedAt.UTC().Format(time.RFC3339))
+		}
 		if in.ImpactStartedAt.After(now.Add(time.Minute)) {
 			return Incident{}, fmt.Errorf("%w: impact_started_at %s is in the future", ErrInvalid, in.ImpactStartedAt.UTC().Format(time.RFC3339))
 		}
@@ -159,8 +166,11 @@ func (m *Manager) UpdateTx(ctx context.Context, q store.Querier, id int64, chang
 		}
 		inc.UpdatedAt = m.Now()
 		err = updateIncident(ctx, q, &inc)
-		if errors.Is(err, errStale) && attempt < 5 {
-			continue
+		if errors.Is(err, errStale) {
+			if attempt < 5 {
+				continue
+			}
+			err = fmt.Errorf("%w: %w", ErrContended, err)
 		}
 		if err != nil {
 			return Incident{}, err
@@ -254,6 +264,10 @@ func checkText(field, s string, max int, required bool) error {
 	}
 	if !utf8.ValidString(s) {
 		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
+	}
+	if strings.ContainsRune(s, 0) {
+		// PostgreSQL text cannot hold it; refuse it on both databases alike.
+		return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalid, field)
 	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return fmt.Errorf("%w: %s is %d characters long, at most %d allowed", ErrInvalid, field, n, max)

@@ -45,7 +45,10 @@ func apply(inc *Incident, action Action, now time.Time, actor, note string) (Eve
 			return refuse("only an observing incident can be acknowledged")
 		}
 		inc.Status = Responding
-		inc.AcknowledgedAt = timePtr(now)
+		if inc.AcknowledgedAt == nil {
+			// One span per incident: after a reopen, the first acknowledgement still counts.
+			inc.AcknowledgedAt = timePtr(now)
+		}
 		ev.Kind, ev.Text = KindAcknowledged, "Acknowledged by "+actor+"."
 	case Remediate:
 		if inc.Status != Observing && inc.Status != Responding {
@@ -56,7 +59,9 @@ func apply(inc *Incident, action Action, now time.Time, actor, note string) (Eve
 			inc.AcknowledgedAt = timePtr(now)
 		}
 		inc.Status = Remediating
-		inc.RemediationStartedAt = timePtr(now)
+		if inc.RemediationStartedAt == nil {
+			inc.RemediationStartedAt = timePtr(now)
+		}
 		ev.Kind, ev.Text = KindRemediationStarted, "Remediation started by "+actor+"."
 	case Mitigate:
 		if inc.Status == Resolved {
@@ -83,6 +88,11 @@ func apply(inc *Incident, action Action, now time.Time, actor, note string) (Eve
 		}
 		inc.Status = Responding
 		ev.Text = "Reopened by " + actor + "."
+		if action == Reopen && inc.AcknowledgedAt == nil {
+			// A person reopening it owns it now, and acknowledge would be refused in
+			// responding: this is the acknowledgement.
+			inc.AcknowledgedAt = timePtr(now)
+		}
 		if action == ReopenByAlerts {
 			inc.Status = Observing
 			ev.Text = "Reopened: alerts are firing again."

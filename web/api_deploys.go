@@ -69,6 +69,9 @@ func (s *Server) requestRollback(c *fiber.Ctx) error {
 		return err
 	}
 	if s.deps.Rollbacks == nil {
+		if _, err := s.deps.Incidents.Get(c.UserContext(), id); err != nil {
+			return err
+		}
 		return fiber.NewError(http.StatusConflict, "no service has a rollback hook configured")
 	}
 	rb, err := s.deps.Rollbacks.RequestWithNote(c.UserContext(), id, body.DeployID, actor(c), body.Note)

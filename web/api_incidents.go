@@ -28,7 +28,8 @@ func (s *Server) listIncidents(c *fiber.Ctx) error {
 	if raw := c.Query("status"); raw != "" {
 		for _, part := range strings.Split(raw, ",") {
 			if part == "open" {
-				f.OpenOnly = true
+				// Statuses are ORed, so "open,resolved" means both.
+				f.Statuses = append(f.Statuses, incidents.Observing, incidents.Responding, incidents.Remediating)
 				continue
 			}
 			st, err := incidents.ParseStatus(part)

@@ -192,6 +192,10 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			{"unknown status filter", "GET", "/api/v1/incidents?status=sleeping", e.admin, "", 400, "sleeping"},
 			{"bad limit", "GET", "/api/v1/incidents?limit=5000", e.admin, "", 400, "limit"},
 			{"bad group_by", "GET", "/api/v1/metrics/mttr?group_by=team", e.admin, "", 400, "team"},
+			{"NUL in a title", "POST", "/api/v1/incidents", e.admin, `{"title":"a\u0000b","severity":"sev1"}`, 400, "NUL"},
+			{"NUL in a note", "POST", "/api/v1/incidents/" + id + "/notes", e.admin, `{"text":"a\u0000b"}`, 400, "NUL"},
+			{"impact before 1970", "POST", "/api/v1/incidents", e.admin, `{"title":"x","severity":"sev1","impact_started_at":"0000-01-01T00:00:00Z"}`, 400, "1970"},
+			{"since overflowing", "GET", "/api/v1/incidents?since=99999999999d", e.admin, "", 400, "since"},
 		}
 		for _, c := range cases {
 			code, body := e.do(c.method, c.path, c.token, c.body)
@@ -256,6 +260,10 @@ func TestListFiltersAndPages(t *testing.T) {
 		code, open := e.do("GET", "/api/v1/incidents?status=open&severity=sev2", e.reader, "")
 		if code != 200 || len(open["incidents"].([]any)) != 7 {
 			t.Fatalf("open list: %d %v", code, open)
+		}
+		code, either := e.do("GET", "/api/v1/incidents?status=open,resolved", e.reader, "")
+		if code != 200 || len(either["incidents"].([]any)) != 7 {
+			t.Fatalf("open or resolved: %d %v", code, either)
 		}
 	})
 }

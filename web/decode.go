@@ -96,13 +96,13 @@ func timeQuery(c *fiber.Ctx, name string, now time.Time) (time.Time, error) {
 func parseDays(s string) (time.Duration, error) {
 	if n := len(s); n > 1 && s[n-1] == 'd' {
 		days, err := strconv.Atoi(s[:n-1])
-		if err != nil || days <= 0 {
+		if err != nil || days <= 0 || days > 36500 {
 			return 0, fmt.Errorf("bad day count %q", s)
 		}
 		return time.Duration(days) * 24 * time.Hour, nil
 	}
 	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
+	if err != nil || d <= 0 || d > 36500*24*time.Hour {
 		return 0, fmt.Errorf("bad duration %q", s)
 	}
 	return d, nil

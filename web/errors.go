@@ -30,9 +30,10 @@ func statusOf(err error) int {
 	case errors.Is(err, incidents.ErrNotFound), errors.Is(err, deploys.ErrNotFound):
 		return http.StatusNotFound
 	case errors.Is(err, incidents.ErrInvalidTransition), errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
-		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved):
+		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved),
+		errors.Is(err, deploys.ErrWrongDeploy):
 		return http.StatusConflict
-	case errors.Is(err, store.ErrOverloaded):
+	case errors.Is(err, store.ErrOverloaded), errors.Is(err, incidents.ErrContended):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid),
 		errors.Is(err, deploys.ErrInvalid):

@@ -57,8 +57,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if db.Dialect == store.SQLite {
 		incs.WriteThrough(writes.Do)
 	}
-	jobs := outbox.New(db, outbox.Options{MaxAttempts: cfg.Outbox.MaxAttempts, MaxBackoff: time.Duration(cfg.Outbox.MaxBackoff)})
-	rollbacks := deploys.NewRollbacks(db, incs, jobs, rollbackHooks(cfg), cfg.PublicURL)
+	hooks := rollbackHooks(cfg)
+	jobs := outbox.New(db, outbox.Options{MaxAttempts: cfg.Outbox.MaxAttempts, MaxBackoff: time.Duration(cfg.Outbox.MaxBackoff),
+		Lease: leaseFor(hooks)})
+	rollbacks := deploys.NewRollbacks(db, incs, jobs, hooks, cfg.PublicURL)
 	rollbacks.HideEnv(secretVariables(cfg)...)
 	tracker := deploys.NewTracker(db, incs, time.Duration(cfg.Deploys.CorrelationWindow), rollbacks)
 	incs.OnChange(tracker.OnIncidentChange)
@@ -195,4 +197,16 @@ func secretVariables(cfg config.Config) []string {
 		}
 	}
 	return names
+}
+
+// leaseFor is how long a claimed outbox job stays reserved: longer than the slowest hook may
+// run, so no other worker or replica starts the same rollback while the first still runs.
+func leaseFor(hooks map[string]deploys.Hook) time.Duration {
+	lease := 5 * time.Minute
+	for _, h := range hooks {
+		if t := h.Timeout + time.Minute; t > lease {
+			lease = t
+		}
+	}
+	return lease
 }

@@ -25,10 +25,15 @@ type Client struct {
 // redirects: following a 301, 302 or 303 turns the POST into a bodiless GET whose 2xx would
 // count as a delivery that never happened, so a 3xx is reported as a refusal instead.
 func NewClient() *Client {
-	return &Client{HTTP: &http.Client{Timeout: 30 * time.Second, CheckRedirect: noRedirects}, Clock: time.Now, UserAgent: "Firebreak"}
+	// No client-wide timeout: each Post has its own deadline (a hook's configured timeout),
+	// which a fixed one here would silently cut short.
+	return &Client{HTTP: &http.Client{CheckRedirect: noRedirects}, Clock: time.Now, UserAgent: "Firebreak"}
 }
 
 func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// DefaultTimeout bounds a Post that names no timeout.
+const DefaultTimeout = 30 * time.Second
 
 // Response is what a receiver answered.
 type Response struct {
@@ -44,11 +49,11 @@ const maxResponseBody = 4 << 10
 // errors, timeouts, 408, 429 and 5xx are worth retrying; other 4xx are not (the receiver
 // refused this request and will refuse it again).
 func (c *Client) Post(ctx context.Context, url string, secret []byte, body []byte, headers map[string]string, timeout time.Duration) (resp Response, retry bool, err error) {
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return Response{}, false, fmt.Errorf("build request to %s: %w", url, err)
