@@ -213,9 +213,10 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Paylo
 		}
 		inc, err = in.incidents.FindOpenTx(ctx, q, groupKey, service, env)
 	}
-	opened := false
+	opened, reopened := false, false
 	if errors.Is(err, incidents.ErrNotFound) {
 		inc, opened, err = in.reopenOrOpen(ctx, q, groupKey, service, env, sev, a, startsAt, now)
+		reopened = err == nil && !opened
 	}
 	if err != nil {
 		return 0, err
@@ -229,9 +230,11 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Paylo
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}
-	if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: "alertmanager",
-		Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
-		return 0, err
+	if !reopened { // the "reopened" event already names this alert
+		if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: "alertmanager",
+			Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
+			return 0, err
+		}
 	}
 	if sev.Rank() < inc.Severity.Rank() || startsAt.Before(inc.ImpactStartedAt) {
 		raised, err := in.incidents.RaiseSeverityTx(ctx, q, inc.ID, sev, startsAt, "alert "+name+" is "+string(sev))
@@ -256,7 +259,7 @@ func (p payloadIncidents) find(key [3]string) (incidents.Incident, error) {
 }
 
 // reopenOrOpen reopens the group's incident resolved within the reopen window, or opens a
-// new one. It reports whether it opened a new incident.
+// new one. It reports whether it opened a new incident (false: it reopened one).
 func (in *Ingester) reopenOrOpen(ctx context.Context, q store.Querier, groupKey, service, env string, sev incidents.Severity,
 	a template.Alert, startsAt, now time.Time) (incidents.Incident, bool, error) {
 	if in.opts.ReopenWindow > 0 {
