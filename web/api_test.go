@@ -196,6 +196,7 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 			{"NUL in a note", "POST", "/api/v1/incidents/" + id + "/notes", e.admin, `{"text":"a\u0000b"}`, 400, "NUL"},
 			{"impact before 1970", "POST", "/api/v1/incidents", e.admin, `{"title":"x","severity":"sev1","impact_started_at":"0000-01-01T00:00:00Z"}`, 400, "1970"},
 			{"since overflowing", "GET", "/api/v1/incidents?since=99999999999d", e.admin, "", 400, "since"},
+			{"since at year one", "GET", "/api/v1/metrics/mttr?since=0001-01-01T00:00:00Z", e.admin, "", 400, "1970"},
 		}
 		for _, c := range cases {
 			code, body := e.do(c.method, c.path, c.token, c.body)

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+
+	"firebreak/incidents"
 )
 
 // decodeStrict reads a JSON object body into v, refusing unknown fields, wrong types and
@@ -84,6 +86,10 @@ func timeQuery(c *fiber.Ctx, name string, now time.Time) (time.Time, error) {
 		return time.Time{}, nil
 	}
 	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+		if t.Before(incidents.Epoch) {
+			// Also keeps an explicit 0001-01-01 from reading as "not given".
+			return time.Time{}, badRequest("%s=%q is before 1970", name, raw)
+		}
 		return t.UTC(), nil
 	}
 	if d, err := parseDays(raw); err == nil {
