@@ -99,6 +99,7 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 	}
 	cleared := map[int64]time.Time{} // incidents with a resolved alert → latest end
 	seen := payloadIncidents{}
+	resolvedIn := map[int64]incidents.Incident{} // read once per payload, not once per resolved alert
 	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
 	// all in one statement, and take the slow path only for the others.
 	var firing []occurrence
@@ -160,7 +161,7 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 		}
 		res.Resolved++
 		touch(id)
-		if err := in.recordResolved(ctx, q, id, a, endsAt); err != nil {
+		if err := in.recordResolved(ctx, q, id, a, endsAt, resolvedIn); err != nil {
 			return Result{}, err
 		}
 		if endsAt.After(cleared[id]) {
@@ -185,12 +186,17 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 	return res, nil
 }
 
-func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, incidentID int64, a template.Alert, endsAt time.Time) error {
-	inc, err := in.incidents.GetTx(ctx, q, incidentID)
-	if err != nil {
-		return err
+func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, incidentID int64, a template.Alert, endsAt time.Time,
+	read map[int64]incidents.Incident) error {
+	inc, ok := read[incidentID]
+	if !ok {
+		var err error
+		if inc, err = in.incidents.GetTx(ctx, q, incidentID); err != nil {
+			return err
+		}
+		read[incidentID] = inc
 	}
-	_, err = in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: in.incidents.Now(), Actor: "alertmanager",
+	_, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: in.incidents.Now(), Actor: "alertmanager",
 		Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(a) + " resolved at " + endsAt.Format(time.RFC3339) + "."})
 	return err
 }

@@ -18,7 +18,7 @@ func insertDeploy(ctx context.Context, q store.Querier, d *Deploy) error {
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO deploys (service, environment, version, previous_version, commit_sha,
 		author, url, description, started_at, finished_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		d.Service, d.Environment, d.Version, d.PreviousVersion, d.Commit, d.Author, d.URL, d.Description,
-		utcPtr(d.StartedAt), d.FinishedAt.UTC(), d.RecordedAt.UTC()).Scan(&d.ID)
+		store.UTC(d.StartedAt), d.FinishedAt.UTC(), d.RecordedAt.UTC()).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("insert deploy: %w", err)
 	}
@@ -116,22 +116,22 @@ func insertMatch(ctx context.Context, q store.Querier, incidentID int64, m Match
 // matchesOf returns an incident's matches of one kind, best first.
 func matchesOf(ctx context.Context, q store.Querier, incidentID int64, kind string) ([]Match, error) {
 	var rows []struct {
-		DeployID int64   `db:"deploy_id"`
-		Reason   string  `db:"reason"`
-		Score    float64 `db:"score"`
+		Deploy
+		Reason string  `db:"reason"`
+		Score  float64 `db:"score"`
 	}
-	err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT deploy_id, reason, score FROM incident_deploys
-		WHERE incident_id = ? AND kind = ? ORDER BY score DESC, deploy_id DESC`), incidentID, kind)
+	// One query with the deploys joined in, not one read per match.
+	err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT d.id, d.service, d.environment, d.version, d.previous_version,
+		d.commit_sha, d.author, d.url, d.description, d.started_at, d.finished_at, d.recorded_at, m.reason, m.score
+		FROM incident_deploys m JOIN deploys d ON d.id = m.deploy_id
+		WHERE m.incident_id = ? AND m.kind = ? ORDER BY m.score DESC, m.deploy_id DESC`), incidentID, kind)
 	if err != nil {
 		return nil, fmt.Errorf("read deploys of incident %d: %w", incidentID, err)
 	}
 	out := make([]Match, 0, len(rows))
 	for _, r := range rows {
-		d, err := getDeploy(ctx, q, r.DeployID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, Match{Deploy: d, Kind: kind, Reason: r.Reason, Score: r.Score})
+		r.Deploy.normalize()
+		out = append(out, Match{Deploy: r.Deploy, Kind: kind, Reason: r.Reason, Score: r.Score})
 	}
 	return out, nil
 }
@@ -142,11 +142,4 @@ func (d *Deploy) normalize() {
 		t := d.StartedAt.UTC()
 		d.StartedAt = &t
 	}
-}
-
-func utcPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC()
 }

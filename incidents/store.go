@@ -22,8 +22,8 @@ func insertIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 		remediation_started_at, mitigated_at, resolved_at, reopened_count, updated_at, revision)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`),
 		inc.Title, inc.Status, inc.Severity, inc.Service, inc.Environment, inc.Summary, inc.GroupKey,
-		inc.ImpactStartedAt.UTC(), inc.OpenedAt.UTC(), utcPtr(inc.AcknowledgedAt), utcPtr(inc.RemediationStartedAt),
-		utcPtr(inc.MitigatedAt), utcPtr(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC()).Scan(&inc.ID)
+		inc.ImpactStartedAt.UTC(), inc.OpenedAt.UTC(), store.UTC(inc.AcknowledgedAt), store.UTC(inc.RemediationStartedAt),
+		store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC()).Scan(&inc.ID)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -40,8 +40,8 @@ func updateIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 		summary = ?, impact_started_at = ?, acknowledged_at = ?, remediation_started_at = ?,
 		mitigated_at = ?, resolved_at = ?, reopened_count = ?, updated_at = ?, revision = revision + 1
 		WHERE id = ? AND revision = ?`),
-		inc.Title, inc.Status, inc.Severity, inc.Summary, inc.ImpactStartedAt.UTC(), utcPtr(inc.AcknowledgedAt),
-		utcPtr(inc.RemediationStartedAt), utcPtr(inc.MitigatedAt), utcPtr(inc.ResolvedAt), inc.ReopenedCount,
+		inc.Title, inc.Status, inc.Severity, inc.Summary, inc.ImpactStartedAt.UTC(), store.UTC(inc.AcknowledgedAt),
+		store.UTC(inc.RemediationStartedAt), store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount,
 		inc.UpdatedAt.UTC(), inc.ID, inc.Revision)
 	if err != nil {
 		return fmt.Errorf("update incident %d: %w", inc.ID, err)
@@ -170,11 +170,4 @@ func listMeasured(ctx context.Context, q store.Querier, since, until time.Time) 
 		out[i].normalize()
 	}
 	return out, nil
-}
-
-func utcPtr(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return t.UTC()
 }

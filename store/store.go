@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -209,4 +210,13 @@ func (db *DB) SkipLocked() string {
 		return " FOR UPDATE SKIP LOCKED"
 	}
 	return ""
+}
+
+// UTC is an optional time as a query argument: NULL when absent, else in UTC, the zone every
+// stored time is in (SQLite compares times as text).
+func UTC(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
 }
