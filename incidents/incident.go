@@ -94,10 +94,22 @@ type Incident struct {
 	MitigatedAt          *time.Time `json:"mitigated_at" db:"mitigated_at"`
 	ResolvedAt           *time.Time `json:"resolved_at" db:"resolved_at"`
 	ReopenedCount        int        `json:"reopened_count" db:"reopened_count"`
+	// DeclaredBy names the person who declared the incident; nil when alerts opened it.
+	DeclaredBy *string `json:"declared_by" db:"declared_by"`
+	// HeldFor says why the incident waits for people ("" when it does not): alerts clearing
+	// then mitigate it but never resolve it.
+	HeldFor string `json:"-" db:"held_for"`
 	UpdatedAt            time.Time  `json:"-" db:"updated_at"`
 	// Revision increases with every update; an update that finds another revision lost a
 	// race and is retried, which keeps replicas from applying two transitions at once.
 	Revision int64 `json:"-" db:"revision"`
+}
+
+// TouchedByPeople reports whether a person declared, acknowledged or remediated the incident
+// (a person's remediate also sets acknowledged_at), or something holds it for people. Such
+// an incident is not resolved automatically when its alerts clear.
+func (inc *Incident) TouchedByPeople() bool {
+	return inc.DeclaredBy != nil || inc.AcknowledgedAt != nil || inc.HeldFor != ""
 }
 
 // Open reports whether the incident is not resolved.

@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"firebreak/store"
+	"firebreak/text"
 )
 
 // Hook runs inside the transaction of every incident change, after the change and its
@@ -101,9 +101,14 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 			impact = now
 		}
 	}
-	inc := Incident{Title: in.Title, Status: Observing, Severity: sev, Service: in.Service,
-		Environment: in.Environment, Summary: in.Summary, ImpactStartedAt: impact, OpenedAt: now, UpdatedAt: now}
+	declared := Incident{Title: in.Title, Status: Observing, Severity: sev, Service: in.Service,
+		Environment: in.Environment, Summary: in.Summary, ImpactStartedAt: impact, OpenedAt: now, UpdatedAt: now,
+		DeclaredBy: &actor}
+	var inc Incident
 	err = m.write(ctx, func(ctx context.Context, q store.Querier) error {
+		// A group commit may replay this function after another request's error: start
+		// from the declared input every time, never from what a first attempt left behind.
+		inc = declared
 		if inc.Service != "" {
 			if err := m.LockGroupTx(ctx, q, ServiceLockKey(inc.Service, inc.Environment)); err != nil {
 				return err
@@ -259,18 +264,8 @@ func (m *Manager) ListTx(ctx context.Context, q store.Querier, f Filter) ([]Inci
 
 // checkText validates a free-text field a person supplied.
 func checkText(field, s string, max int, required bool) error {
-	if required && strings.TrimSpace(s) == "" {
-		return fmt.Errorf("%w: %s is required", ErrInvalid, field)
-	}
-	if !utf8.ValidString(s) {
-		return fmt.Errorf("%w: %s is not valid UTF-8", ErrInvalid, field)
-	}
-	if strings.ContainsRune(s, 0) {
-		// PostgreSQL text cannot hold it; refuse it on both databases alike.
-		return fmt.Errorf("%w: %s contains a NUL byte", ErrInvalid, field)
-	}
-	if n := utf8.RuneCountInString(s); n > max {
-		return fmt.Errorf("%w: %s is %d characters long, at most %d allowed", ErrInvalid, field, n, max)
+	if err := text.Check(field, s, max, required); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return nil
 }

@@ -20,6 +20,10 @@ const (
 	// ReopenByAlerts is the reopen of a flapping incident: back to observing, since no
 	// person has looked at the new firing yet.
 	ReopenByAlerts Action = "reopen_by_alerts"
+	// RemediateByAutomation is remediation started by automation (an automatic rollback):
+	// the incident moves to remediating, but no person has acknowledged it, so
+	// acknowledged_at stays unset and time to acknowledge keeps measuring people.
+	RemediateByAutomation Action = "remediate_by_automation"
 )
 
 // ParseAction accepts the actions the API exposes by name.
@@ -50,11 +54,11 @@ func apply(inc *Incident, action Action, now time.Time, actor, note string) (Eve
 			inc.AcknowledgedAt = timePtr(now)
 		}
 		ev.Kind, ev.Text = KindAcknowledged, "Acknowledged by "+actor+"."
-	case Remediate:
+	case Remediate, RemediateByAutomation:
 		if inc.Status != Observing && inc.Status != Responding {
 			return refuse("remediation starts from observing or responding")
 		}
-		if inc.AcknowledgedAt == nil {
+		if action == Remediate && inc.AcknowledgedAt == nil {
 			// Starting a fix is the strongest acknowledgement there is.
 			inc.AcknowledgedAt = timePtr(now)
 		}
@@ -81,6 +85,7 @@ func apply(inc *Incident, action Action, now time.Time, actor, note string) (Eve
 		}
 		inc.Status = Resolved
 		inc.ResolvedAt = timePtr(now)
+		inc.HeldFor = "" // a person decided
 		ev.Kind, ev.Text = KindResolved, "Resolved by "+actor+"."
 	case Reopen, ReopenByAlerts:
 		if inc.Status != Resolved {

@@ -13,17 +13,17 @@ import (
 
 const incidentColumns = `id, title, status, severity, service, environment, summary, group_key,
 	impact_started_at, opened_at, acknowledged_at, remediation_started_at, mitigated_at,
-	resolved_at, reopened_count, updated_at, revision`
+	resolved_at, reopened_count, updated_at, revision, declared_by, held_for`
 
 // insertIncident stores a new incident and sets its ID.
 func insertIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO incidents (title, status, severity, service,
 		environment, summary, group_key, impact_started_at, opened_at, acknowledged_at,
-		remediation_started_at, mitigated_at, resolved_at, reopened_count, updated_at, revision)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0) RETURNING id`),
+		remediation_started_at, mitigated_at, resolved_at, reopened_count, updated_at, revision, declared_by, held_for)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`),
 		inc.Title, inc.Status, inc.Severity, inc.Service, inc.Environment, inc.Summary, inc.GroupKey,
 		inc.ImpactStartedAt.UTC(), inc.OpenedAt.UTC(), store.UTC(inc.AcknowledgedAt), store.UTC(inc.RemediationStartedAt),
-		store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC()).Scan(&inc.ID)
+		store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC(), inc.DeclaredBy, inc.HeldFor).Scan(&inc.ID)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -38,11 +38,11 @@ var errStale = errors.New("incident changed concurrently")
 func updateIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE incidents SET title = ?, status = ?, severity = ?,
 		summary = ?, impact_started_at = ?, acknowledged_at = ?, remediation_started_at = ?,
-		mitigated_at = ?, resolved_at = ?, reopened_count = ?, updated_at = ?, revision = revision + 1
+		mitigated_at = ?, resolved_at = ?, reopened_count = ?, updated_at = ?, held_for = ?, revision = revision + 1
 		WHERE id = ? AND revision = ?`),
 		inc.Title, inc.Status, inc.Severity, inc.Summary, inc.ImpactStartedAt.UTC(), store.UTC(inc.AcknowledgedAt),
 		store.UTC(inc.RemediationStartedAt), store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount,
-		inc.UpdatedAt.UTC(), inc.ID, inc.Revision)
+		inc.UpdatedAt.UTC(), inc.HeldFor, inc.ID, inc.Revision)
 	if err != nil {
 		return fmt.Errorf("update incident %d: %w", inc.ID, err)
 	}
