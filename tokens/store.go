@@ -44,6 +44,11 @@ type Store struct {
 	// recently (pointers, because CompareAndDelete needs comparable values). Only successes are cached: an attacker sending random tokens cannot grow it,
 	// so it never holds more entries than there are valid tokens.
 	cache sync.Map
+
+	// used maps the hash of a database token to when it last authenticated (time.Time),
+	// kept in memory and written by FlushUsage: a write per request would put the token
+	// table on Alertmanager's hot path.
+	used sync.Map
 }
 
 // staticToken is a bootstrap token from the config file; plaintext is never kept.
@@ -65,7 +70,12 @@ type Info struct {
 	Name      string
 	Scopes    Scopes
 	CreatedAt time.Time
+	// LastUsedAt is when it last authenticated, as last flushed; nil if never.
+	LastUsedAt *time.Time
 }
+
+// ErrNotFound means no stored token has the given name.
+var ErrNotFound = errors.New("no such token")
 
 // NewStore returns a Store on db. clock gives the current time (tests pass a fake one to
 // step past the cache lifetime); nil means time.Now.
@@ -139,6 +149,7 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 	if v, ok := s.cache.Load(h); ok {
 		e := v.(*cacheEntry)
 		if now.Before(e.expires) {
+			s.used.Store(h, now)
 			return clonePrincipal(e.principal), nil
 		}
 		// Delete only the entry we saw, not one another request just refreshed.
@@ -149,6 +160,7 @@ func (s *Store) Authenticate(ctx context.Context, plaintext string) (Principal, 
 		return Principal{}, err
 	}
 	s.cache.Store(h, &cacheEntry{principal: p, expires: now.Add(cacheTTL)})
+	s.used.Store(h, now)
 	return clonePrincipal(p), nil
 }
 
@@ -256,13 +268,14 @@ func (s *Store) adminExists(ctx context.Context) (bool, error) {
 // listed: they are managed in the config file, not through the API.
 func (s *Store) List(ctx context.Context) ([]Info, error) {
 	var rows []struct {
-		ID        int64     `db:"id"`
-		Name      string    `db:"name"`
-		Scopes    string    `db:"scopes"`
-		CreatedAt time.Time `db:"created_at"`
+		ID         int64      `db:"id"`
+		Name       string     `db:"name"`
+		Scopes     string     `db:"scopes"`
+		CreatedAt  time.Time  `db:"created_at"`
+		LastUsedAt *time.Time `db:"last_used_at"`
 	}
 	q := s.db.R
-	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT id, name, scopes, created_at FROM api_tokens ORDER BY id`)); err != nil {
+	if err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT id, name, scopes, created_at, last_used_at FROM api_tokens ORDER BY id`)); err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
 	out := make([]Info, 0, len(rows))
@@ -271,7 +284,53 @@ func (s *Store) List(ctx context.Context) ([]Info, error) {
 		if err != nil {
 			return nil, fmt.Errorf("list tokens: token %q: %w", r.Name, err)
 		}
-		out = append(out, Info{ID: r.ID, Name: r.Name, Scopes: scopes, CreatedAt: r.CreatedAt.UTC()})
+		info := Info{ID: r.ID, Name: r.Name, Scopes: scopes, CreatedAt: r.CreatedAt.UTC()}
+		if r.LastUsedAt != nil {
+			t := r.LastUsedAt.UTC()
+			info.LastUsedAt = &t
+		}
+		out = append(out, info)
 	}
 	return out, nil
+}
+
+// Revoke deletes the stored token called name; ErrNotFound when there is none. This
+// replica forgets it at once; other replicas stop accepting it when their cache entry
+// expires, within cacheTTL (10 s).
+func (s *Store) Revoke(ctx context.Context, name string) error {
+	var h string
+	q := s.db.W
+	err := q.QueryRowxContext(ctx, q.Rebind(`DELETE FROM api_tokens WHERE name = ? RETURNING hash`), name).Scan(&h)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("revoke token %q: %w", name, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	s.cache.Delete(h)
+	s.used.Delete(h)
+	return nil
+}
+
+// FlushUsage writes the last-use times gathered since the previous flush. A time only
+// moves forward, so replicas flushing in any order keep the latest.
+func (s *Store) FlushUsage(ctx context.Context) error {
+	var errs []error
+	s.used.Range(func(k, v any) bool {
+		h, at := k.(string), v.(time.Time).UTC()
+		q := s.db.W
+		_, err := q.ExecContext(ctx, q.Rebind(`UPDATE api_tokens SET last_used_at = ?
+			WHERE hash = ? AND (last_used_at IS NULL OR last_used_at < ?)`), at, h, at)
+		if err != nil {
+			errs = append(errs, err)
+			return ctx.Err() == nil
+		}
+		// Forget it unless a newer use came in meanwhile.
+		s.used.CompareAndDelete(k, v)
+		return true
+	})
+	if len(errs) > 0 {
+		return fmt.Errorf("flush token usage: %w", errors.Join(errs...))
+	}
+	return nil
 }

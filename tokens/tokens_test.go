@@ -372,3 +372,87 @@ func TestGenerateIsPrefixedRandomAndURLSafe(t *testing.T) {
 		t.Fatalf("hash %q: want 64 hex characters, distinct per token", h)
 	}
 }
+
+func TestRevokedTokenStopsAuthenticating(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, _ := newStore(db)
+		other, otherClock := newStore(db) // a second replica with its own cache
+		tok, err := s.Create(ctx, "ci", []tokens.Scope{tokens.DeploysWrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, tok); err != nil {
+			t.Fatalf("authenticate before revoke: %v", err)
+		}
+		if _, err := other.Authenticate(ctx, tok); err != nil {
+			t.Fatalf("authenticate on the other replica: %v", err)
+		}
+		if err := s.Revoke(ctx, "ci"); err != nil {
+			t.Fatalf("revoke: %v", err)
+		}
+		if _, err := s.Authenticate(ctx, tok); !errors.Is(err, tokens.ErrInvalidToken) {
+			t.Fatalf("revoked token on the revoking replica: %v, want ErrInvalidToken", err)
+		}
+		// The other replica trusts its cache for at most ten seconds.
+		otherClock.Advance(11 * time.Second)
+		if _, err := other.Authenticate(ctx, tok); !errors.Is(err, tokens.ErrInvalidToken) {
+			t.Fatalf("revoked token on another replica after 11 s: %v, want ErrInvalidToken", err)
+		}
+		if err := s.Revoke(ctx, "ci"); !errors.Is(err, tokens.ErrNotFound) {
+			t.Fatalf("revoking again: %v, want ErrNotFound", err)
+		}
+		list, err := s.List(ctx)
+		if err != nil || len(list) != 0 {
+			t.Fatalf("list after revoke: %v %v", list, err)
+		}
+	})
+}
+
+func TestLastUseIsListedAfterAFlush(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		s, clock := newStore(db)
+		tok, err := s.Create(ctx, "alertmanager", []tokens.Scope{tokens.AlertsWrite})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Create(ctx, "unused", []tokens.Scope{tokens.Read}); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		used := clock.Now()
+		if _, err := s.Authenticate(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		list, _ := s.List(ctx)
+		if list[0].LastUsedAt != nil {
+			t.Fatalf("last use written before any flush: %v", list[0].LastUsedAt)
+		}
+		if err := s.FlushUsage(ctx); err != nil {
+			t.Fatalf("flush: %v", err)
+		}
+		list, err = s.List(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if list[0].LastUsedAt == nil || !list[0].LastUsedAt.Equal(used) {
+			t.Fatalf("alertmanager last used %v, want %v", list[0].LastUsedAt, used)
+		}
+		if list[1].LastUsedAt != nil {
+			t.Fatalf("a token never used shows a last use: %v", list[1].LastUsedAt)
+		}
+		// An older flush from a slower replica does not move it back.
+		older, _ := newStore(db)
+		if _, err := older.Authenticate(ctx, tok); err != nil { // its clock is an hour behind
+			t.Fatal(err)
+		}
+		if err := older.FlushUsage(ctx); err != nil {
+			t.Fatal(err)
+		}
+		list, _ = s.List(ctx)
+		if !list[0].LastUsedAt.Equal(used) {
+			t.Fatalf("an older use moved last use back to %v", list[0].LastUsedAt)
+		}
+	})
+}
