@@ -9,6 +9,8 @@
 package config
 
 import (
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,11 @@ type Config struct {
 	// Tokens are bootstrap API tokens, so that Alertmanager and CI can be
 	// configured before anyone has run `firebreak token create`.
 	Tokens []Token `yaml:"tokens,omitempty"`
+	// Environments declares aliases of environment names, canonical name first:
+	// {production: [prod, prd]} makes an alert, a deploy or a query naming prod or prd
+	// mean production, so deploys recorded as "prod" correlate with alerts saying
+	// "production".
+	Environments map[string][]string `yaml:"environments,omitempty"`
 	// Alerts tunes how Alertmanager payloads become incidents.
 	Alerts Alerts `yaml:"alerts"`
 	// Deploys tunes deploy correlation.
@@ -48,6 +55,27 @@ type Config struct {
 	Outbox Outbox `yaml:"outbox"`
 	// Server tunes the HTTP server's limits.
 	Server Server `yaml:"server"`
+
+	// env records how Load read the *_env secrets, for Validate's messages.
+	env secretEnv
+}
+
+// EnvironmentAliases maps every alias of environments to its canonical name.
+func (c Config) EnvironmentAliases() map[string]string {
+	out := map[string]string{}
+	for canonical, aliases := range c.Environments {
+		for _, a := range aliases {
+			out[a] = canonical
+		}
+	}
+	return out
+}
+
+// secretEnv is what Load learnt about the secret variables: which were set (even if
+// empty), and whether secrets were skipped altogether (LoadWithoutSecrets).
+type secretEnv struct {
+	set  map[string]bool
+	skip bool
 }
 
 // Database drivers accepted in database.driver.
@@ -264,16 +292,39 @@ func (d Duration) MarshalYAML() (any, error) {
 	return d.String(), nil
 }
 
-// UnmarshalYAML reads a Go duration string. The error carries the line
-// and column, so Load can name the key it belongs to.
+// UnmarshalYAML reads a Go duration string, or days ("30d", "1d12h"), since retention
+// and due dates are thought of in days. The error carries the line and column, so Load
+// can name the key it belongs to.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.ScalarNode {
-		return positionError(n, "must be a duration such as 30m or 120h")
+		return positionError(n, "must be a duration such as 30m, 120h or 30d")
 	}
-	v, err := time.ParseDuration(n.Value)
+	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return positionError(n, "invalid duration %q: use a Go duration such as 30m or 120h", n.Value)
+		return positionError(n, "invalid duration %q: use a duration such as 30m, 120h or 30d", n.Value)
 	}
 	*d = Duration(v)
 	return nil
+}
+
+// ParseDuration reads a Go duration with an optional leading whole number of days:
+// "30d", "1d12h", "90m".
+func ParseDuration(s string) (time.Duration, error) {
+	days, rest, hasDays := strings.Cut(s, "d")
+	if !hasDays {
+		return time.ParseDuration(s)
+	}
+	n, err := strconv.ParseUint(days, 10, 32)
+	if err != nil || days == "" || n > 36500 {
+		return 0, fmt.Errorf("invalid day count in %q", s)
+	}
+	d := time.Duration(n) * 24 * time.Hour
+	if rest != "" {
+		r, err := time.ParseDuration(rest)
+		if err != nil || r < 0 {
+			return 0, fmt.Errorf("invalid duration %q", s)
+		}
+		d += r
+	}
+	return d, nil
 }

@@ -57,7 +57,7 @@ postmortem:
 
 // exampleEnv provides every secret productExample asks for.
 var exampleEnv = map[string]string{
-	"FIREBREAK_AM_TOKEN":       "secret-am-token",
+	"FIREBREAK_AM_TOKEN":       "secret-am-token-0123",
 	"CHECKOUT_ROLLBACK_SECRET": "secret-rollback-key",
 	"SLACK_BOT_TOKEN":          "xoxb-secret-bot",
 	"SLACK_SIGNING_SECRET":     "secret-signing",
@@ -119,6 +119,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 			MaxBodyBytes: 1 << 20,
 		},
 	}
+	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", cfg, want)
 	}
@@ -144,6 +145,7 @@ func TestEmptyFilesGiveDefaults(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
+			cfg.env = secretEnv{}
 			if !reflect.DeepEqual(cfg, Default()) {
 				t.Errorf("got %+v, want defaults", cfg)
 			}
@@ -157,7 +159,7 @@ func TestProductExampleLoads(t *testing.T) {
 		t.Fatalf("Load: %v", err)
 	}
 	want := Default()
-	want.Tokens = []Token{{Name: "alertmanager", TokenEnv: "FIREBREAK_AM_TOKEN", Token: "secret-am-token", Scopes: []string{"alerts:write"}}}
+	want.Tokens = []Token{{Name: "alertmanager", TokenEnv: "FIREBREAK_AM_TOKEN", Token: "secret-am-token-0123", Scopes: []string{"alerts:write"}}}
 	want.Services = map[string]Service{
 		"checkout": {
 			SlackChannel: "#checkout-incidents",
@@ -186,6 +188,7 @@ func TestProductExampleLoads(t *testing.T) {
 		Components: []Component{{Name: "Checkout", Group: "Shop", Services: []string{"checkout"}}},
 		Publish:    []Publish{{URL: "https://status.example.com/api/push", SecretEnv: "STATUS_PUSH_SECRET", Secret: "secret-push-key"}},
 	}
+	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("example:\n got %s\nwant %s", dump(t, cfg), dump(t, want))
 	}
@@ -238,7 +241,7 @@ outbox: {max_attempts: 3, max_backoff: 90s}
 server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
 `
 	cfg, err := Load(writeFile(t, file), env(map[string]string{
-		"CI_TOKEN": "ci", "PAY_SECRET": "pay", "BOT": "b", "SIGN": "s",
+		"CI_TOKEN": "ci-token-0123456789", "PAY_SECRET": "pay", "BOT": "b", "SIGN": "s",
 	}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
@@ -247,7 +250,7 @@ server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
 		Listen:    "0.0.0.0:9090",
 		PublicURL: "https://firebreak.example.com",
 		Database:  Database{Driver: "postgres", URL: "postgres://fb@db:5432/fb"},
-		Tokens:    []Token{{Name: "ci", TokenEnv: "CI_TOKEN", Token: "ci", Scopes: []string{"deploys:write", "read"}}},
+		Tokens:    []Token{{Name: "ci", TokenEnv: "CI_TOKEN", Token: "ci-token-0123456789", Scopes: []string{"deploys:write", "read"}}},
 		Alerts: Alerts{
 			ServiceLabels:     []string{"component"},
 			EnvironmentLabels: []string{"cluster"},
@@ -274,6 +277,7 @@ server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
 		Outbox:     Outbox{MaxAttempts: 3, MaxBackoff: Duration(90 * time.Second)},
 		Server:     Server{ReadTimeout: Duration(5 * time.Second), WriteTimeout: Duration(6 * time.Second), MaxBodyBytes: 4096},
 	}
+	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("every key:\n got %s\nwant %s", dump(t, cfg), dump(t, want))
 	}
@@ -490,12 +494,12 @@ func TestRejected(t *testing.T) {
 			want: []string{`line 8: tokens[0].token_env: environment variable FIREBREAK_AM_TOKEN is not set`},
 		},
 		{
-			name: "blank env var counts as unset, every missing one listed",
+			name: "a blank variable is empty, not unset; every missing one listed",
 			file: productExample,
 			env:  map[string]string{"FIREBREAK_AM_TOKEN": "  ", "CHECKOUT_ROLLBACK_SECRET": "c", "STATUS_PUSH_SECRET": "p"},
 			want: []string{
 				"3 problems",
-				`tokens[0].token_env: environment variable FIREBREAK_AM_TOKEN is not set`,
+				`tokens[0].token_env: environment variable FIREBREAK_AM_TOKEN is set but empty`,
 				`line 28: slack.bot_token_env: environment variable SLACK_BOT_TOKEN is not set`,
 				`line 29: slack.signing_secret_env: environment variable SLACK_SIGNING_SECRET is not set`,
 			},
@@ -672,7 +676,7 @@ func TestMissingFile(t *testing.T) {
 func TestValidateProblemsAreFieldErrors(t *testing.T) {
 	c := Default()
 	c.Alerts.ReopenWindow = 0
-	c.Tokens = []Token{{Name: "x", Token: "set directly", Scopes: []string{"read"}}}
+	c.Tokens = []Token{{Name: "x", Token: "set directly, long enough", Scopes: []string{"read"}}}
 	err := c.Validate()
 	var fe *FieldError
 	if !errors.As(err, &fe) || fe.Key != "alerts.reopen_window" {
@@ -695,4 +699,83 @@ func dump(t *testing.T, c Config) string {
 		secrets = append(secrets, tok.Name+"="+tok.Token)
 	}
 	return "\n" + string(out) + "secrets: " + strings.Join(secrets, ",")
+}
+
+func TestDurationsTakeDays(t *testing.T) {
+	cfg, err := Load(writeFile(t, "alerts:\n  reopen_window: 1d12h\npostmortem:\n  due_after: 5d\n"), env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := time.Duration(cfg.Alerts.ReopenWindow); got != 36*time.Hour {
+		t.Errorf("reopen_window 1d12h = %s", got)
+	}
+	if got := time.Duration(cfg.Postmortem.DueAfter); got != 120*time.Hour {
+		t.Errorf("due_after 5d = %s", got)
+	}
+	for _, bad := range []string{"d", "-1d", "1.5d", "1dx", "99999999d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) accepted", bad)
+		}
+	}
+}
+
+func TestBootstrapTokensMustBeLongAndDistinct(t *testing.T) {
+	file := "tokens:\n  - {name: am, token_env: AM, scopes: [alerts:write]}\n  - {name: ci, token_env: CI, scopes: [deploys:write]}\n  - {name: short, token_env: SHORT, scopes: [read]}\n"
+	_, err := Load(writeFile(t, file), env(map[string]string{"AM": "same-token-0123456789", "CI": "same-token-0123456789", "SHORT": "abc"}))
+	if err == nil {
+		t.Fatal("a short token and a token given twice were accepted")
+	}
+	for _, want := range []string{
+		"tokens[1].token_env: CI holds the same token as tokens[0]",
+		"tokens[2].token_env: the token in SHORT is 3 characters long; use at least 16",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not say %q:\n%v", want, err)
+		}
+	}
+}
+
+func TestSetButEmptyIsToldApartFromUnset(t *testing.T) {
+	file := "tokens:\n  - {name: am, token_env: AM, scopes: [alerts:write]}\n  - {name: ci, token_env: CI, scopes: [deploys:write]}\n"
+	lookup := func(name string) (string, bool) {
+		if name == "AM" {
+			return "", true
+		}
+		return "", false
+	}
+	_, err := LoadEnv(writeFile(t, file), lookup)
+	if err == nil || !strings.Contains(err.Error(), "AM is set but empty") || !strings.Contains(err.Error(), "CI is not set") {
+		t.Fatalf("error = %v, want AM set but empty and CI not set", err)
+	}
+}
+
+func TestToolsNeedNoSecrets(t *testing.T) {
+	none := func(string) (string, bool) { return "", false }
+	cfg, err := LoadWithoutSecrets(writeFile(t, productExample), none)
+	if err != nil {
+		t.Fatalf("LoadWithoutSecrets with no secret variables: %v", err)
+	}
+	if cfg.Database.URL != "data/firebreak.db" {
+		t.Errorf("database url %q", cfg.Database.URL)
+	}
+	if _, err := LoadEnv(writeFile(t, productExample), none); err == nil {
+		t.Error("serve's Load accepted a config whose secrets are missing")
+	}
+}
+
+func TestEnvironmentAliases(t *testing.T) {
+	cfg, err := Load(writeFile(t, "environments:\n  production: [prod, prd]\n  staging: [stg]\n"), env(nil))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	got := cfg.EnvironmentAliases()
+	want := map[string]string{"prod": "production", "prd": "production", "stg": "staging"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("aliases %v, want %v", got, want)
+	}
+	_, err = Load(writeFile(t, "environments:\n  production: [prod]\n  live: [prod, production]\n"), env(nil))
+	if err == nil || !strings.Contains(err.Error(), `environments.production[0]: "prod" is already an alias of live`) ||
+		!strings.Contains(err.Error(), `"production" is an environment of its own`) {
+		t.Errorf("conflicting aliases: %v", err)
+	}
 }

@@ -23,12 +23,37 @@ const (
 
 // Load reads the configuration at path ("" means no file: defaults only),
 // applies the FIREBREAK_* overrides, reads every *_env secret through
-// getenv (os.Getenv when nil; tests pass a map lookup) and validates the
-// result. Any problem stops the start: the error is an *Error listing
-// every problem with the key, and the line when known.
+// getenv (os.LookupEnv when nil; tests pass a map lookup, where "" means
+// unset) and validates the result. Any problem stops the start: the error
+// is an *Error listing every problem with the key, and the line when known.
 func Load(path string, getenv func(string) string) (Config, error) {
-	if getenv == nil {
-		getenv = os.Getenv
+	lookup := os.LookupEnv
+	if getenv != nil {
+		lookup = func(name string) (string, bool) {
+			v := getenv(name)
+			return v, v != ""
+		}
+	}
+	return load(path, lookup, false)
+}
+
+// LoadEnv is Load with a lookup that tells an unset variable from an empty
+// one (os.LookupEnv's shape), so the message can say which.
+func LoadEnv(path string, lookup func(string) (string, bool)) (Config, error) {
+	return load(path, lookup, false)
+}
+
+// LoadWithoutSecrets is Load for commands that use no secret (migrate,
+// token, postmortem): every *_env key is read but none is required, so an
+// operator can run them without exporting Slack or hook secrets.
+func LoadWithoutSecrets(path string, lookup func(string) (string, bool)) (Config, error) {
+	return load(path, lookup, true)
+}
+
+func load(path string, lookup func(string) (string, bool), skipSecrets bool) (Config, error) {
+	getenv := func(name string) string {
+		v, _ := lookup(name)
+		return v
 	}
 	cfg := Default()
 	// These defaults depend on other keys or must be replaced, not merged,
@@ -60,7 +85,14 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if cfg.Alerts.SeverityMap == nil {
 		cfg.Alerts.SeverityMap = defaultSeverityMap()
 	}
-	resolveSecrets(&cfg, getenv)
+	cfg.env = secretEnv{set: map[string]bool{}, skip: skipSecrets}
+	resolveSecrets(&cfg, func(name string) string {
+		v, ok := lookup(name)
+		if ok {
+			cfg.env.set[name] = true
+		}
+		return v
+	})
 
 	if err := cfg.Validate(); err != nil {
 		return Config{}, &Error{File: path, Problems: place(err, lay, overrides)}

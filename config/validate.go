@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // The values some keys accept, kept in one place so messages can list
@@ -39,17 +40,18 @@ func (c Config) Validate() error {
 		p.checkURL("public_url", c.PublicURL, true)
 	}
 	p.checkDatabase(c.Database)
-	p.checkTokens(c.Tokens)
+	p.checkTokens(c.Tokens, c.env)
+	p.checkEnvironments(c.Environments)
 	p.checkAlerts(c.Alerts)
 	p.positive("deploys.correlation_window", c.Deploys.CorrelationWindow)
 	for _, name := range sortedKeys(c.Services) {
-		p.checkService(name, c.Services[name])
+		p.checkService(name, c.Services[name], c.env)
 	}
 	if c.Slack != nil {
-		p.checkSlack(*c.Slack)
+		p.checkSlack(*c.Slack, c.env)
 	}
 	if c.Statuspage != nil {
-		p.checkStatuspage(*c.Statuspage)
+		p.checkStatuspage(*c.Statuspage, c.env)
 	}
 	p.positive("postmortem.due_after", c.Postmortem.DueAfter)
 	if c.Outbox.MaxAttempts < 1 {
@@ -110,8 +112,36 @@ func (p *problems) checkDatabase(db Database) {
 	}
 }
 
-func (p *problems) checkTokens(tokens []Token) {
+// checkEnvironments wants each alias to name one canonical environment, and no canonical
+// name to be another's alias (which would make the mapping depend on order).
+func (p *problems) checkEnvironments(envs map[string][]string) {
+	owner := map[string]string{}
+	for _, canonical := range sortedKeys(envs) {
+		if strings.TrimSpace(canonical) == "" {
+			p.add("environments", "an environment name is empty")
+		}
+		for i, a := range envs[canonical] {
+			key := fmt.Sprintf("environments.%s[%d]", canonical, i)
+			switch prev, dup := owner[a]; {
+			case strings.TrimSpace(a) == "":
+				p.add(key, "an alias is empty")
+			case a == canonical:
+				p.add(key, "%q is the environment's own name, not an alias", a)
+			case dup:
+				p.add(key, "%q is already an alias of %s", a, prev)
+			default:
+				owner[a] = canonical
+			}
+			if _, isCanonical := envs[a]; isCanonical && a != canonical {
+				p.add(key, "%q is an environment of its own and cannot also be an alias of %s", a, canonical)
+			}
+		}
+	}
+}
+
+func (p *problems) checkTokens(tokens []Token, env secretEnv) {
 	seen := map[string]int{}
+	values := map[string]int{}
 	for i, t := range tokens {
 		key := fmt.Sprintf("tokens[%d]", i)
 		switch first, dup := seen[t.Name]; {
@@ -122,7 +152,19 @@ func (p *problems) checkTokens(tokens []Token) {
 		default:
 			seen[t.Name] = i
 		}
-		p.secret(key+".token_env", t.TokenEnv, t.Token)
+		p.secret(env, key+".token_env", t.TokenEnv, t.Token)
+		if t.Token != "" {
+			// A short token can be guessed; one given twice would make two names one principal.
+			if n := utf8.RuneCountInString(t.Token); n < MinTokenLength {
+				p.add(key+".token_env", "the token in %s is %d characters long; use at least %d (firebreak token create makes good ones)",
+					t.TokenEnv, n, MinTokenLength)
+			}
+			if first, dup := values[t.Token]; dup {
+				p.add(key+".token_env", "%s holds the same token as tokens[%d]; give each client its own", t.TokenEnv, first)
+			} else {
+				values[t.Token] = i
+			}
+		}
 		if len(t.Scopes) == 0 {
 			p.add(key+".scopes", "is required (one or more of %s)", strings.Join(validScopes, ", "))
 		}
@@ -152,7 +194,7 @@ func (p *problems) checkAlerts(a Alerts) {
 	p.positiveBytes("alerts.max_body_bytes", a.MaxBodyBytes)
 }
 
-func (p *problems) checkService(name string, s Service) {
+func (p *problems) checkService(name string, s Service, env secretEnv) {
 	key := "services." + name
 	if strings.TrimSpace(name) == "" {
 		p.add("services", "a service name must not be empty")
@@ -175,7 +217,7 @@ func (p *problems) checkService(name string, s Service) {
 	}
 	if r.Webhook != nil {
 		p.checkURL(key+".webhook.url", r.Webhook.URL, true)
-		p.secret(key+".webhook.secret_env", r.Webhook.SecretEnv, r.Webhook.Secret)
+		p.secret(env, key+".webhook.secret_env", r.Webhook.SecretEnv, r.Webhook.Secret)
 		p.positive(key+".webhook.timeout", r.Webhook.Timeout)
 	}
 	if r.Command != nil {
@@ -185,16 +227,16 @@ func (p *problems) checkService(name string, s Service) {
 	}
 }
 
-func (p *problems) checkSlack(s Slack) {
-	p.secret("slack.bot_token_env", s.BotTokenEnv, s.BotToken)
-	p.secret("slack.signing_secret_env", s.SigningSecretEnv, s.SigningSecret)
+func (p *problems) checkSlack(s Slack, env secretEnv) {
+	p.secret(env, "slack.bot_token_env", s.BotTokenEnv, s.BotToken)
+	p.secret(env, "slack.signing_secret_env", s.SigningSecretEnv, s.SigningSecret)
 	if s.Channel == "" {
 		p.add("slack.channel", "is required: incidents of services without slack_channel are posted there")
 	}
 	p.checkURL("slack.api_url", s.APIURL, false)
 }
 
-func (p *problems) checkStatuspage(s Statuspage) {
+func (p *problems) checkStatuspage(s Statuspage, env secretEnv) {
 	if s.Title == "" {
 		p.add("statuspage.title", "must not be empty")
 	}
@@ -218,7 +260,7 @@ func (p *problems) checkStatuspage(s Statuspage) {
 	for i, pub := range s.Publish {
 		key := fmt.Sprintf("statuspage.publish[%d]", i)
 		p.checkURL(key+".url", pub.URL, true)
-		p.secret(key+".secret_env", pub.SecretEnv, pub.Secret)
+		p.secret(env, key+".secret_env", pub.SecretEnv, pub.Secret)
 	}
 }
 
@@ -234,15 +276,20 @@ func looksLikeOtherURL(raw string) bool {
 
 // secret checks a secret read from the environment, reporting it under
 // its *_env key since that is what the person edits.
-func (p *problems) secret(key, envName, value string) {
+func (p *problems) secret(env secretEnv, key, envName, value string) {
 	switch {
-	case value != "":
+	case env.skip, value != "":
 	case envName == "":
 		p.add(key, "is required: name the environment variable that holds the secret")
+	case env.set[envName]:
+		p.add(key, "environment variable %s is set but empty", envName)
 	default:
 		p.add(key, "environment variable %s is not set", envName)
 	}
 }
+
+// MinTokenLength is the shortest bootstrap token accepted.
+const MinTokenLength = 16
 
 func (p *problems) severity(key, sev string) {
 	if !slices.Contains(validSeverities, sev) {
