@@ -28,8 +28,15 @@ func ParseGroupBy(s string) (GroupBy, error) {
 	case All, ByService, BySeverity, ByEnvironment, ByWeek, ByMonth:
 		return g, nil
 	}
-	return "", fmt.Errorf("%w: unknown group_by %q (want service, severity, environment, week or month)", ErrInvalid, s)
+	return "", reportQueryError(fmt.Sprintf("unknown group_by %q (want service, severity, environment, week or month)", s))
 }
+
+// reportQueryError is a bad MTTR report query, told in the report's own terms (not as an
+// invalid incident); it counts as ErrInvalid, so the HTTP layer answers 400.
+type reportQueryError string
+
+func (e reportQueryError) Error() string        { return "MTTR report: " + string(e) }
+func (e reportQueryError) Is(target error) bool { return target == ErrInvalid }
 
 // Measure summarises one duration over the incidents that reached it.
 type Measure struct {
@@ -67,7 +74,7 @@ func (m *Manager) MTTR(ctx context.Context, groupBy GroupBy, since, until time.T
 		since = until.Add(-defaultMTTRPeriod)
 	}
 	if !since.Before(until) {
-		return Report{}, fmt.Errorf("%w: since must be before until", ErrInvalid)
+		return Report{}, reportQueryError("since must be before until")
 	}
 	incs, err := listMeasured(ctx, m.db.R, since, until)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -271,4 +272,14 @@ func fmtMeasure(m Measure) string {
 		return fmt.Sprint(*p)
 	}
 	return fmt.Sprintf("count %d mean %s p50 %s p90 %s", m.Count, f(m.MeanSeconds), f(m.P50Seconds), f(m.P90Seconds))
+}
+
+func TestReportQueryErrorsSpeakOfTheReport(t *testing.T) {
+	_, err := ParseGroupBy("team")
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad group_by is not ErrInvalid (400): %v", err)
+	}
+	if got := err.Error(); !strings.HasPrefix(got, "MTTR report: unknown group_by \"team\"") || strings.Contains(got, "incident") {
+		t.Errorf("message %q does not speak of the report", got)
+	}
 }
