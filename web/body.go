@@ -1,0 +1,208 @@
+package web
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/gofiber/fiber/v2"
+)
+
+// The server streams request bodies (fiber's StreamRequestBody): fasthttp reads the headers
+// and at most 8 KiB of the body before a handler runs, so a route decides how much it takes
+// before anything more is read. Every route that takes a body reads it through takeBody,
+// which checks Content-Length against the route's own limit, inflates gzip once with the
+// limit applied to the inflated bytes, and refuses other encodings. fasthttp's and fiber's
+// own decompression (c.Body() inflates gzip, deflate and brotli, nested ones too) has no
+// limit at all, which is why takeBody hands the handler an already decoded body.
+
+const bodyKey = "firebreak.body"
+
+// requestBody is the streamed body of one request and how much of it has been read.
+type requestBody struct {
+	stream io.Reader
+	// declared is the Content-Length, or -1 for a chunked body.
+	declared int
+	read     int
+	// finished: read to its end, or handed to fasthttp as a decoded body, after which the
+	// stream belongs to fasthttp again and must not be touched.
+	finished bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	n, err := b.stream.Read(p)
+	b.read += n
+	if errors.Is(err, io.EOF) {
+		b.finished = true
+	}
+	return n, err
+}
+
+// settleBody runs around every request. When a handler answered without reading the whole
+// body (a 401, a 413, a GET that came with a body), the unread bytes are still on the
+// connection and would be parsed as the next request. They are discarded, without keeping
+// them, when there are at most as many as the largest route takes, so that the client sees
+// the answer on a connection that stays usable; past that the connection is closed.
+func (s *Server) settleBody(c *fiber.Ctx) error {
+	b := &requestBody{stream: c.Context().RequestBodyStream(), declared: c.Request().Header.ContentLength()}
+	c.Locals(bodyKey, b)
+	err := c.Next()
+	if err != nil {
+		// The error handler writes the answer now, so that the discarding below comes last.
+		if herr := s.app.ErrorHandler(c, err); herr != nil {
+			_ = c.SendStatus(fiber.StatusInternalServerError)
+		}
+	}
+	if !b.finished && b.stream != nil && !b.discardRest(s.maxBody) {
+		c.Context().SetConnectionClose()
+	}
+	return nil
+}
+
+// discardRest reads the rest of the body into nothing, up to limit bytes, and reports
+// whether it reached the end.
+func (b *requestBody) discardRest(limit int) bool {
+	if b.declared >= 0 && b.declared-b.read > limit {
+		// Known to be too long: reading would only delay the answer.
+		return false
+	}
+	_, err := io.CopyN(io.Discard, b, int64(limit)+1)
+	return errors.Is(err, io.EOF)
+}
+
+// takeBody reads the request body for a route that takes at most limit bytes (after
+// decompression) and leaves it, decoded, where c.Body() finds it: 413 past the limit, 415
+// for an encoding other than gzip or for nested encodings.
+func (s *Server) takeBody(limit int) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		b, _ := c.Locals(bodyKey).(*requestBody)
+		if b == nil {
+			return errors.New("takeBody without settleBody: the request body has no guard")
+		}
+		gzipped, err := contentEncoding(c)
+		if err != nil {
+			return err
+		}
+		if b.declared > limit {
+			return tooLarge(limit, gzipped)
+		}
+		var body []byte
+		if b.stream != nil {
+			if body, err = readLimited(b, limit, gzipped, b.declared); err != nil {
+				return err
+			}
+		}
+		// SetBodyRaw hands the stream back to fasthttp, which has it read to its end now.
+		b.finished = true
+		c.Request().SetBodyRaw(body)
+		c.Request().Header.Del(fiber.HeaderContentEncoding)
+		return c.Next()
+	}
+}
+
+// readLimited reads r to its end, inflating it when gzipped, and fails with 413 when the
+// bytes read or inflated exceed limit. declared, when not negative, sizes the buffer.
+func readLimited(r io.Reader, limit int, gzipped bool, declared int) ([]byte, error) {
+	raw := &cappedReader{r: r, left: limit}
+	var src io.Reader = raw
+	if gzipped {
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			return nil, gzipError(err, limit)
+		}
+		defer zr.Close()
+		src = zr
+	}
+	var buf bytes.Buffer
+	if !gzipped && declared > 0 {
+		buf.Grow(declared)
+	}
+	// One byte more than the limit tells "exactly at the limit" from "past it".
+	n, err := buf.ReadFrom(io.LimitReader(src, int64(limit)+1))
+	switch {
+	case err != nil && gzipped:
+		return nil, gzipError(err, limit)
+	case err != nil:
+		if errors.Is(err, errCapped) {
+			return nil, tooLarge(limit, false)
+		}
+		return nil, badRequest("could not read the request body: %v", err)
+	case n > int64(limit):
+		return nil, tooLarge(limit, gzipped)
+	}
+	return buf.Bytes(), nil
+}
+
+// errCapped is what cappedReader returns once more than its limit was asked of it.
+var errCapped = errors.New("request body is larger than the limit")
+
+// cappedReader passes at most left bytes and fails after them: unlike io.LimitReader, a
+// body that goes on past the limit is an error, not a quiet end.
+type cappedReader struct {
+	r    io.Reader
+	left int
+}
+
+func (c *cappedReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		// Past the limit only if the body really goes on.
+		var one [1]byte
+		n, err := c.r.Read(one[:])
+		if n > 0 {
+			return 0, errCapped
+		}
+		return 0, err
+	}
+	if len(p) > c.left {
+		p = p[:c.left]
+	}
+	n, err := c.r.Read(p)
+	c.left -= n
+	return n, err
+}
+
+// gzipError tells a gzip body that grew past the limit (413) from one that could not be
+// read or inflated (400: the caller sent it broken, or stopped sending).
+func gzipError(err error, limit int) error {
+	if errors.Is(err, errCapped) {
+		return tooLarge(limit, false)
+	}
+	return badRequest("the body is not valid gzip (Content-Encoding: gzip): %v", err)
+}
+
+func tooLarge(limit int, inflated bool) error {
+	if inflated {
+		return fiber.NewError(http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("request body is larger than %d bytes once decompressed", limit))
+	}
+	return fiber.NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", limit))
+}
+
+// contentEncoding reports whether the body is gzipped, and refuses with 415 every other
+// coding and any stack of codings: each layer would multiply what one request costs.
+func contentEncoding(c *fiber.Ctx) (gzipped bool, err error) {
+	var codings []string
+	for _, v := range c.Request().Header.PeekAll(fiber.HeaderContentEncoding) {
+		for _, part := range strings.Split(string(v), ",") {
+			part = strings.ToLower(strings.TrimSpace(part))
+			if part != "" && part != "identity" {
+				codings = append(codings, part)
+			}
+		}
+	}
+	switch {
+	case len(codings) == 0:
+		return false, nil
+	case len(codings) > 1:
+		return false, fiber.NewError(http.StatusUnsupportedMediaType, fmt.Sprintf(
+			"Content-Encoding %q stacks %d encodings; send the body gzip-compressed once, or not compressed", strings.Join(codings, ", "), len(codings)))
+	case codings[0] == "gzip" || codings[0] == "x-gzip":
+		return true, nil
+	}
+	return false, fiber.NewError(http.StatusUnsupportedMediaType, fmt.Sprintf(
+		"Content-Encoding %q is not supported; send the body gzip-compressed, or not compressed", codings[0]))
+}
