@@ -47,6 +47,7 @@ func newHTTPMetrics(reg *prometheus.Registry, db *store.DB) *httpMetrics {
 // one series per incident id).
 func (s *Server) observe(c *fiber.Ctx) error {
 	start := time.Now()
+	middleware := c.Route()
 	err := c.Next()
 	if err != nil {
 		if herr := s.app.ErrorHandler(c, err); herr != nil {
@@ -54,7 +55,7 @@ func (s *Server) observe(c *fiber.Ctx) error {
 		}
 	}
 	code := c.Response().StatusCode()
-	route := routeLabel(c)
+	route := routeLabel(c, middleware)
 	elapsed := time.Since(start)
 	s.metrics.requests.WithLabelValues(route, c.Method(), strconv.Itoa(code)).Inc()
 	s.metrics.duration.WithLabelValues(route, c.Method()).Observe(elapsed.Seconds())
@@ -71,8 +72,8 @@ func (s *Server) observe(c *fiber.Ctx) error {
 // session check) runs inside its route, so a refusal is counted under the route it refused;
 // a request no route matched (404, 405) is counted as "unmatched", not under the "/" of the
 // middleware that saw it last.
-func routeLabel(c *fiber.Ctx) string {
-	if r := c.Route(); r.Method != "USE" && r.Path != "" {
+func routeLabel(c *fiber.Ctx, middleware *fiber.Route) string {
+	if r := c.Route(); r != middleware {
 		return r.Path
 	}
 	return "unmatched"

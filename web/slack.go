@@ -25,7 +25,7 @@ func (s *Server) verifySlack(c *fiber.Ctx) error {
 	h := http.Header{}
 	h.Set(headerSlackSignature, c.Get(headerSlackSignature))
 	h.Set(headerSlackTimestamp, c.Get(headerSlackTimestamp))
-	if err := s.deps.Slack.VerifySlack(h, c.Body()); err != nil {
+	if err := s.deps.Slack.VerifySlack(h, bodyOf(c)); err != nil {
 		s.log.Info("slack request refused", "path", c.Path(), "err", err)
 		return fiber.NewError(http.StatusUnauthorized, "the request is not signed by Slack: "+err.Error())
 	}
