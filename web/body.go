@@ -52,16 +52,10 @@ func (s *Server) settleBody(c *fiber.Ctx) error {
 	b := &requestBody{stream: c.Context().RequestBodyStream(), declared: c.Request().Header.ContentLength()}
 	c.Locals(bodyKey, b)
 	err := c.Next()
-	if err != nil {
-		// The error handler writes the answer now, so that the discarding below comes last.
-		if herr := s.app.ErrorHandler(c, err); herr != nil {
-			_ = c.SendStatus(fiber.StatusInternalServerError)
-		}
-	}
 	if !b.finished && b.stream != nil && !b.discardRest(s.maxBody) {
 		c.Context().SetConnectionClose()
 	}
-	return nil
+	return err
 }
 
 // discardRest reads the rest of the body into nothing, up to limit bytes, and reports
@@ -91,7 +85,7 @@ func (s *Server) takeBody(limit int) fiber.Handler {
 		if b.declared > limit {
 			return tooLarge(limit, gzipped)
 		}
-		var body []byte
+		body := []byte{}
 		if b.stream != nil {
 			if body, err = readLimited(b, limit, gzipped, b.declared); err != nil {
 				return err
@@ -109,7 +103,7 @@ func (s *Server) takeBody(limit int) fiber.Handler {
 // under Immutable copies the body on every call: takeBody allocated this one for this
 // request alone, so nothing reuses it.
 func bodyOf(c *fiber.Ctx) []byte {
-	if b, _ := c.Locals(bodyKey).(*requestBody); b != nil && b.decoded != nil {
+	if b, _ := c.Locals(bodyKey).(*requestBody); b != nil && b.finished && b.decoded != nil {
 		return b.decoded
 	}
 	return c.Body()
@@ -159,16 +153,16 @@ func readBlocks(r io.Reader, limit int) (body []byte, over bool, err error) {
 	total, size := 0, 4<<10
 	for total <= limit {
 		block := make([]byte, min(size, limit+1-total))
-		n, err := io.ReadFull(r, block)
+		n, rerr := io.ReadFull(r, block)
 		total += n
 		if n > 0 {
 			blocks = append(blocks, block[:n])
 		}
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
 			break
 		}
-		if err != nil {
-			return nil, false, err
+		if rerr != nil {
+			return nil, false, rerr
 		}
 		size = min(size*2, 1<<20)
 	}
@@ -226,6 +220,9 @@ func gzipError(err error, limit int) error {
 }
 
 func tooLarge(limit int, inflated bool) error {
+	if limit == 0 {
+		return fiber.NewError(http.StatusRequestEntityTooLarge, "this endpoint takes no request body")
+	}
 	if inflated {
 		return fiber.NewError(http.StatusRequestEntityTooLarge,
 			fmt.Sprintf("request body is larger than %d bytes once decompressed", limit))
