@@ -10,7 +10,7 @@ import (
 // are committed; a full write queue or an unavailable database answers 503, which
 // Alertmanager retries (it drops a notification on 4xx).
 func (s *Server) receiveAlertmanager(c *fiber.Ctx) error {
-	p, err := alerts.Decode(c.Body())
+	p, err := alerts.Decode(bodyOf(c))
 	if err != nil {
 		return err
 	}

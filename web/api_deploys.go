@@ -11,7 +11,7 @@ import (
 
 func (s *Server) recordDeploy(c *fiber.Ctx) error {
 	var in deploys.Input
-	if err := decodeStrict(c.Body(), &in); err != nil {
+	if err := decodeStrict(bodyOf(c), &in); err != nil {
 		return err
 	}
 	d, err := s.deps.Deploys.Record(c.UserContext(), in)
@@ -65,7 +65,7 @@ func (s *Server) requestRollback(c *fiber.Ctx) error {
 		return err
 	}
 	var body rollbackBody
-	if err := decodeOptional(c.Body(), &body); err != nil {
+	if err := decodeOptional(bodyOf(c), &body); err != nil {
 		return err
 	}
 	if s.deps.Rollbacks == nil {

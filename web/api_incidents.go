@@ -62,7 +62,7 @@ func (s *Server) listIncidents(c *fiber.Ctx) error {
 
 func (s *Server) declareIncident(c *fiber.Ctx) error {
 	var in incidents.DeclareInput
-	if err := decodeStrict(c.Body(), &in); err != nil {
+	if err := decodeStrict(bodyOf(c), &in); err != nil {
 		return err
 	}
 	inc, err := s.deps.Incidents.Declare(c.UserContext(), actor(c), in)
@@ -128,7 +128,7 @@ func (s *Server) transitionIncident(c *fiber.Ctx) error {
 			": want acknowledge, remediate, mitigate, resolve, reopen, notes or rollback")
 	}
 	var body transitionBody
-	if err := decodeOptional(c.Body(), &body); err != nil {
+	if err := decodeOptional(bodyOf(c), &body); err != nil {
 		return err
 	}
 	inc, err := s.deps.Incidents.Transition(c.UserContext(), id, action, actor(c), body.Note)
@@ -150,7 +150,7 @@ func (s *Server) addNote(c *fiber.Ctx) error {
 		return err
 	}
 	var body noteBody
-	if err := decodeStrict(c.Body(), &body); err != nil {
+	if err := decodeStrict(bodyOf(c), &body); err != nil {
 		return err
 	}
 	ev, err := s.deps.Incidents.AddNote(c.UserContext(), id, actor(c), body.Text, body.Public)

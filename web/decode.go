@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -58,16 +58,6 @@ func describeJSONError(err error) string {
 	return err.Error()
 }
 
-// limitBody answers 413 when the body is larger than n bytes.
-func (s *Server) limitBody(n int) fiber.Handler {
-	return func(c *fiber.Ctx) error {
-		if len(c.Body()) > n {
-			return fiber.NewError(http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", n))
-		}
-		return c.Next()
-	}
-}
-
 // idParam reads a positive integer id from the path.
 func idParam(c *fiber.Ctx) (int64, error) {
 	raw := c.Params("id")
@@ -85,7 +75,7 @@ func timeQuery(c *fiber.Ctx, name string, now time.Time) (time.Time, error) {
 	if raw == "" {
 		return time.Time{}, nil
 	}
-	if t, err := time.Parse(time.RFC3339, raw); err == nil {
+	if t, err := parseQueryTime(raw); err == nil {
 		if t.Before(incidents.Epoch) {
 			// Also keeps an explicit 0001-01-01 from reading as "not given".
 			return time.Time{}, badRequest("%s=%q is before 1970", name, raw)
@@ -95,7 +85,28 @@ func timeQuery(c *fiber.Ctx, name string, now time.Time) (time.Time, error) {
 	if d, err := parseDays(raw); err == nil {
 		return now.Add(-d), nil
 	}
+	if strings.Contains(raw, " ") {
+		return time.Time{}, badRequest("%s=%q is neither an RFC 3339 time nor a duration like 720h or 30d; "+
+			"a + in a query string means a space, so write a +02:00 offset as %%2B02:00", name, raw)
+	}
 	return time.Time{}, badRequest("%s=%q is neither an RFC 3339 time nor a duration like 720h or 30d", name, raw)
+}
+
+// parseQueryTime parses an RFC 3339 time as it arrives in a query string. A "+" there
+// decodes to a space, so "2026-11-20T10:00:00+02:00" sent unencoded (as people and curl
+// do) arrives as "2026-11-20T10:00:00 02:00": a space where the offset's sign was is read
+// as the "+" it was.
+func parseQueryTime(raw string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, raw)
+	if err == nil {
+		return t, nil
+	}
+	if i := strings.IndexByte(raw, ' '); i > 0 && strings.Count(raw, " ") == 1 && strings.Contains(raw[:i], "T") {
+		if t, err2 := time.Parse(time.RFC3339, raw[:i]+"+"+raw[i+1:]); err2 == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, err
 }
 
 // parseDays accepts Go durations and a day suffix ("30d"), since people think in days.

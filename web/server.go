@@ -6,7 +6,6 @@ import (
 	"context"
 	"log/slog"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -17,6 +16,7 @@ import (
 	"firebreak/incidents"
 	"firebreak/store"
 	"firebreak/tokens"
+	"firebreak/web/serving"
 )
 
 // Authenticator turns a presented token into a principal.
@@ -35,6 +35,10 @@ type Deps struct {
 	// Rollbacks requests rollbacks; nil when no service has a hook.
 	Rollbacks *deploys.Rollbacks
 	Auth      Authenticator
+	// Slack checks Slack's request signature; nil leaves the /slack endpoints out.
+	Slack SlackVerifier
+	// Sessions finds who holds a web UI session; nil leaves the web UI's pages out.
+	Sessions SessionAuthenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -48,12 +52,14 @@ type Deps struct {
 
 // Server is the fiber application with its routes.
 type Server struct {
-	mu        sync.Mutex
-	listeners []*trackingListener
-	app       *fiber.App
-	deps      Deps
-	log       *slog.Logger
-	metrics   *httpMetrics
+	app     *fiber.App
+	serving *serving.Server
+	deps    Deps
+	log     *slog.Logger
+	metrics *httpMetrics
+	// maxBody is the largest body any route takes: how much of a body nobody read is
+	// discarded to keep its connection usable.
+	maxBody int
 }
 
 // New builds the application and registers every route.
@@ -70,19 +76,28 @@ func New(d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{deps: d, log: d.Logger}
+	s := &Server{deps: d, log: d.Logger, maxBody: max(d.MaxBodyBytes, d.MaxWebhookBytes)}
 	s.metrics = newHTTPMetrics(d.Registry, d.DB)
 	s.app = fiber.New(fiber.Config{
 		// Fiber reuses request buffers; Immutable copies strings out so none change under us.
 		Immutable:             true,
 		DisableStartupMessage: true,
-		// The largest body any route takes; each route group applies its own smaller cap.
-		BodyLimit:    max(d.MaxBodyBytes, d.MaxWebhookBytes),
-		ReadTimeout:  d.ReadTimeout,
-		WriteTimeout: d.WriteTimeout,
-		ErrorHandler: s.handleError,
-		JSONEncoder:  marshalJSON,
+		// Bodies stream: fasthttp reads at most 8 KiB of one before the route decides, with
+		// its own limit, how much it takes (takeBody). Without streaming fasthttp would read
+		// every body up to the largest limit of all routes, whatever its route.
+		StreamRequestBody: true,
+		// With streaming, BodyLimit refuses nothing; it only picks how fasthttp reads the
+		// first bytes. The routes' limits are what holds.
+		BodyLimit: s.maxBody,
+		// No route takes multipart forms; fasthttp would otherwise parse them, spilling
+		// files to disk, before any handler ran.
+		DisablePreParseMultipartForm: true,
+		ReadTimeout:                  d.ReadTimeout,
+		WriteTimeout:                 d.WriteTimeout,
+		ErrorHandler:                 s.handleError,
+		JSONEncoder:                  marshalJSON,
 	})
+	s.serving = serving.New(s.app)
 	s.routes()
 	return s
 }
@@ -91,59 +106,8 @@ func New(d Deps) *Server {
 func (s *Server) App() *fiber.App { return s.app }
 
 // Serve serves on ln until Shutdown.
-func (s *Server) Serve(ln net.Listener) error {
-	tl := newTrackingListener(ln)
-	s.mu.Lock()
-	s.listeners = append(s.listeners, tl)
-	s.mu.Unlock()
-	return s.app.Listener(tl)
-}
+func (s *Server) Serve(ln net.Listener) error { return s.serving.Serve(ln) }
 
 // Shutdown stops accepting connections, closes the ones that never sent a request, and
 // waits for requests in flight.
-func (s *Server) Shutdown(ctx context.Context) error {
-	done := make(chan error, 1)
-	go func() { done <- s.app.ShutdownWithContext(ctx) }()
-	// Twice: once now, once after fasthttp stopped accepting, for a connection that arrived
-	// in between.
-	for i := 0; i < 2; i++ {
-		s.mu.Lock()
-		for _, l := range s.listeners {
-			l.closeSilent()
-		}
-		s.mu.Unlock()
-		if i == 0 {
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(100 * time.Millisecond):
-			}
-		}
-	}
-	return <-done
-}
-
-func (s *Server) routes() {
-	s.app.Use(s.recoverPanics, s.observe)
-
-	s.app.Get("/-/healthy", s.healthy)
-	s.app.Get("/-/ready", s.ready)
-	s.app.Get("/metrics", s.metricsHandler())
-
-	api := s.app.Group("/api/v1", s.authenticate)
-	api.Get("/incidents", s.require(tokens.Read), s.listIncidents)
-	api.Post("/incidents", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.declareIncident)
-	api.Get("/incidents/:id", s.require(tokens.Read), s.getIncident)
-	api.Post("/incidents/:id/rollback", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.requestRollback)
-	api.Post("/incidents/:id/notes", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.addNote)
-	api.Post("/incidents/:id/:action", s.require(tokens.IncidentsWrite), s.limitBody(s.deps.MaxBodyBytes), s.transitionIncident)
-	if s.deps.Alerts != nil {
-		api.Post("/alerts/alertmanager", s.require(tokens.AlertsWrite), s.limitBody(s.deps.MaxWebhookBytes), s.receiveAlertmanager)
-	}
-	if s.deps.Deploys != nil {
-		api.Get("/deploys", s.require(tokens.Read), s.listDeploys)
-		api.Post("/deploys", s.require(tokens.DeploysWrite), s.limitBody(s.deps.MaxBodyBytes), s.recordDeploy)
-		api.Get("/deploys/:id", s.require(tokens.Read), s.getDeploy)
-	}
-	api.Get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
-}
+func (s *Server) Shutdown(ctx context.Context) error { return s.serving.Shutdown(ctx) }
