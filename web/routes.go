@@ -32,6 +32,11 @@ func (g *trustGroup) get(path string, check, handler fiber.Handler) {
 	g.router.Get(path, g.chain(0, check, handler)...)
 }
 
+// delete registers a DELETE route that takes no body.
+func (g *trustGroup) delete(path string, check, handler fiber.Handler) {
+	g.router.Delete(path, g.chain(0, check, handler)...)
+}
+
 // post registers a POST route whose body may hold up to limit bytes after decompression.
 func (g *trustGroup) post(path string, limit int, check, handler fiber.Handler) {
 	g.router.Post(path, g.chain(limit, check, handler)...)
@@ -94,6 +99,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 	api.get("/incidents", s.require(tokens.Read), s.listIncidents)
 	api.post("/incidents", small, s.require(tokens.IncidentsWrite), s.declareIncident)
 	api.get("/incidents/:id", s.require(tokens.Read), s.getIncident)
+	api.delete("/incidents/:id", s.require(tokens.Admin), s.deleteIncident)
 	api.post("/incidents/:id/rollback", small, s.require(tokens.IncidentsWrite), s.requestRollback)
 	api.post("/incidents/:id/notes", small, s.require(tokens.IncidentsWrite), s.addNote)
 	api.post("/incidents/:id/:action", small, s.require(tokens.IncidentsWrite), s.transitionIncident)
