@@ -2,7 +2,8 @@
 // heartbeats, retention clean-up) on cron schedules. Every run happens inside one database
 // transaction that first takes the job's named lock (store.TryLockTx), so of several serve
 // replicas on one PostgreSQL database, one runs a job's tick and the others skip it; the
-// work commits or rolls back as a whole.
+// work commits or rolls back as a whole. Work that is each replica's own (Job.RunLocal)
+// runs on every replica, without the lock.
 //
 // Schedules are robfig/cron specs, in UTC so replicas in different time zones tick
 // together: five fields (minute first), six with seconds first, or descriptors such as
@@ -33,8 +34,14 @@ type Job struct {
 	// Spec is when it runs: a cron spec with an optional seconds field, or a descriptor.
 	Spec string
 	// Run does the work in tx, a transaction holding the job's lock; returning an error
-	// rolls it all back. at is the tick the run belongs to (the moment it was due).
+	// rolls it all back. at is the tick the run belongs to (the moment it was due). Every
+	// write must go through tx: on SQLite tx holds the only writer connection, so another
+	// transaction opened by the job would wait for it forever.
 	Run func(ctx context.Context, tx store.Querier, at time.Time) error
+	// RunLocal, set instead of Run, is for work that is each replica's own, such as
+	// flushing counters kept in memory: it runs on every replica at every tick, without a
+	// lock or a transaction of the scheduler's.
+	RunLocal func(ctx context.Context, at time.Time) error
 }
 
 // Options tune a Scheduler. The zero value is usable.
@@ -118,8 +125,8 @@ func (s *Scheduler) Add(j Job) error {
 	if j.Name == "" {
 		return errors.New("scheduler: a job needs a name")
 	}
-	if j.Run == nil {
-		return fmt.Errorf("scheduler: job %q has no Run function", j.Name)
+	if (j.Run == nil) == (j.RunLocal == nil) {
+		return fmt.Errorf("scheduler: job %q needs one of Run and RunLocal", j.Name)
 	}
 	sched, err := s.parser.Parse(j.Spec)
 	if err != nil {
@@ -206,27 +213,33 @@ func (s *Scheduler) tick(e *entry) {
 }
 
 // runOnce takes the job's lock in a new transaction and, if it got it, waits out the hold
-// (PostgreSQL only) and does the work. A run that fails or panics rolls back.
+// (PostgreSQL only) and does the work. A run that fails or panics rolls back. A RunLocal job
+// just runs.
 func (s *Scheduler) runOnce(ctx context.Context, e *entry, at time.Time, hold time.Duration) (ran bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, e.timeout)
 	defer cancel()
-	var working time.Time
-	err = s.db.InTx(ctx, func(q store.Querier) error {
-		got, err := store.TryLockTx(ctx, q, e.job.Name)
-		if err != nil || !got {
-			return err
-		}
-		if s.db.Dialect == store.Postgres {
-			// Holding here costs nothing: no row is locked yet, and an idle transaction
-			// without writes holds back no vacuum. On SQLite it would block every writer,
-			// and there is no other replica to hold against.
-			if err := s.holdUntil(at.Add(hold)); err != nil {
+	working := time.Now()
+	if e.job.RunLocal != nil {
+		ran = true
+		err = e.job.RunLocal(ctx, at)
+	} else {
+		err = s.db.InTx(ctx, func(q store.Querier) error {
+			got, err := store.TryLockTx(ctx, q, e.job.Name)
+			if err != nil || !got {
 				return err
 			}
-		}
-		ran, working = true, time.Now()
-		return e.job.Run(ctx, q, at)
-	})
+			if s.db.Dialect == store.Postgres {
+				// Holding here costs nothing: no row is locked yet, and an idle transaction
+				// without writes holds back no vacuum. On SQLite it would block every
+				// writer, and there is no other replica to hold against.
+				if err := s.holdUntil(at.Add(hold)); err != nil {
+					return err
+				}
+			}
+			ran, working = true, time.Now()
+			return e.job.Run(ctx, q, at)
+		})
+	}
 	switch {
 	case errors.Is(err, errStopping):
 		s.metrics.count(e.job.Name, resultSkipped)

@@ -312,7 +312,8 @@ func TestAddChecksJobs(t *testing.T) {
 		{scheduler.Job{Name: "y", Spec: "* * *", Run: run}, `job "y": schedule`},
 		{scheduler.Job{Name: "@hourly", Spec: "@daily", Run: run}, `"@hourly" is already added`},
 		{scheduler.Job{Spec: "@daily", Run: run}, "needs a name"},
-		{scheduler.Job{Name: "z", Spec: "@daily"}, "no Run"},
+		{scheduler.Job{Name: "z", Spec: "@daily"}, "needs one of Run and RunLocal"},
+		{scheduler.Job{Name: "w", Spec: "@daily", Run: run, RunLocal: func(context.Context, time.Time) error { return nil }}, "needs one of Run and RunLocal"},
 	} {
 		err := s.Add(tc.job)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -322,4 +323,41 @@ func TestAddChecksJobs(t *testing.T) {
 	if got := strings.Join(s.Jobs(), ","); got != "*/10 * * * *,0 */10 * * * *,@every 10m,@hourly" {
 		t.Errorf("Jobs() = %s", got)
 	}
+}
+
+// A RunLocal job is each replica's own: both schedulers run it, outside any transaction, so
+// on SQLite it may write through the database itself without waiting for the scheduler's.
+func TestALocalJobRunsOnEveryReplica(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		createRuns(t, db)
+		var stops []func()
+		ran := make(chan string, 100)
+		for _, replica := range []string{"a", "b"} {
+			s := scheduler.New(db, scheduler.Options{})
+			err := s.Add(scheduler.Job{Name: "flush", Spec: "* * * * * *", RunLocal: func(ctx context.Context, at time.Time) error {
+				if err := db.InTx(ctx, func(q store.Querier) error { return insertRun(ctx, q, "flush", at, replica) }); err != nil {
+					return err
+				}
+				ran <- replica
+				return nil
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			stops = append(stops, start(t, s))
+		}
+		seen := map[string]bool{}
+		timeout := time.After(waitLimit)
+		for len(seen) < 2 {
+			select {
+			case r := <-ran:
+				seen[r] = true
+			case <-timeout:
+				t.Fatalf("only %v ran the local job", seen)
+			}
+		}
+		for _, stop := range stops {
+			stop()
+		}
+	})
 }
