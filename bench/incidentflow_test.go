@@ -1,6 +1,7 @@
 // Package bench holds Firebreak's benchmarks. The Go benchmarks here build the platform in
-// process (store, tokens, incidents, web) and serve it on a real loopback listener;
-// bench/incidentload runs the built binary as a separate process instead.
+// process with the app builder `firebreak serve` uses (cmd/firebreak/app) and serve it on a
+// real loopback listener; bench/incidentload runs the built binary as a separate process
+// instead.
 package bench
 
 import (
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"runtime"
 	"sync"
@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"firebreak/bench/internal/flow"
+	"firebreak/cmd/firebreak/app"
+	"firebreak/config"
 	"firebreak/incidents"
 	"firebreak/store"
 	"firebreak/store/storetest"
 	"firebreak/tokens"
-	"firebreak/web"
 )
 
 // TestMain keeps the migration runner's info lines out of the benchmark figures.
@@ -33,51 +34,54 @@ func TestMain(m *testing.M) {
 // clients is the concurrency the issue asks for: 16 clients at once.
 const clients = 16
 
-// platform is Firebreak's core wired as `firebreak serve` wires it, on a loopback port.
+// platform is Firebreak built and run by the same app builder as `firebreak serve`, on a
+// loopback port.
 type platform struct {
 	incidents *incidents.Manager
 	client    *flow.Client
 }
 
-// startPlatform opens a fresh database of dialect d, creates an admin token and serves the
-// HTTP API on 127.0.0.1 until the test or benchmark ends.
+// startPlatform builds the platform on a fresh database of dialect d, creates an admin
+// token and serves the HTTP API on 127.0.0.1 until the test or benchmark ends.
 func startPlatform(tb testing.TB, d store.Dialect) *platform {
 	tb.Helper()
 	ctx := context.Background()
-	db := storetest.Open(tb, d)
-	tokenStore := tokens.NewStore(db, time.Now)
-	token, err := tokenStore.Create(ctx, "bench", []tokens.Scope{tokens.Admin})
-	if err != nil {
-		tb.Fatalf("create token: %v", err)
-	}
-	mgr := incidents.NewManager(db, time.Now)
+	driver, dsn := storetest.DSN(tb, d)
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = config.Database{Driver: driver, URL: dsn}
 	// Warnings and errors only, as a production server would run: per-request debug lines
 	// would be measured too.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	srv := web.New(web.Deps{DB: db, Incidents: mgr, Auth: tokenStore, Logger: logger})
-
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	a, err := app.Build(ctx, cfg, app.Options{Log: logger})
 	if err != nil {
+		tb.Fatalf("build the platform: %v", err)
+	}
+	addr, err := a.Listen()
+	if err != nil {
+		a.Close()
 		tb.Fatalf("listen on loopback: %v", err)
 	}
-	served := make(chan error, 1)
-	go func() { served <- srv.App().Listener(ln) }()
+	token, err := a.Tokens.Create(ctx, "bench", []tokens.Scope{tokens.Admin})
+	if err != nil {
+		a.Close()
+		tb.Fatalf("create token: %v", err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- a.Run(runCtx) }()
 	httpClient := flow.NewHTTPClient(clients)
-	// Cleanups run last-in first-out: this one runs before storetest closes the database.
+	// Cleanups run last-in first-out: this one runs before storetest drops the schema.
 	tb.Cleanup(func() {
 		httpClient.CloseIdleConnections()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			tb.Errorf("shut the server down: %v", err)
-		}
-		if err := <-served; err != nil {
-			tb.Errorf("serve: %v", err)
+		stop()
+		if err := <-ran; err != nil {
+			tb.Errorf("run the platform: %v", err)
 		}
 	})
 	return &platform{
-		incidents: mgr,
-		client:    &flow.Client{HTTP: httpClient, Base: "http://" + ln.Addr().String(), Token: token},
+		incidents: a.Incidents,
+		client:    &flow.Client{HTTP: httpClient, Base: "http://" + addr.String(), Token: token},
 	}
 }
 

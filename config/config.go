@@ -55,6 +55,9 @@ type Config struct {
 	Outbox Outbox `yaml:"outbox"`
 	// Server tunes the HTTP server's limits.
 	Server Server `yaml:"server"`
+	// Retention says how long finished records are kept before the scheduled clean-up
+	// deletes them.
+	Retention Retention `yaml:"retention"`
 
 	// env records how Load read the *_env secrets, for Validate's messages.
 	env secretEnv
@@ -260,6 +263,14 @@ type Server struct {
 	// MaxBodyBytes caps API request bodies (the Alertmanager endpoint has
 	// Alerts.MaxBodyBytes).
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+}
+
+// Retention tunes the scheduled clean-up.
+type Retention struct {
+	// DeliveredJobs is how long an outbox job is kept after it was delivered (Slack
+	// messages, rollback calls, status pushes), and how long an idle grouping lock row
+	// stays. Failed (given-up) jobs are kept: someone may need to see why.
+	DeliveredJobs Duration `yaml:"delivered_jobs"`
 }
 
 // Service returns the settings of the named service and whether the file

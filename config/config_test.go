@@ -53,6 +53,8 @@ statuspage:
       secret_env: STATUS_PUSH_SECRET
 postmortem:
   due_after: 120h
+retention:
+  delivered_jobs: 168h            # outbox jobs kept after delivery
 `
 
 // exampleEnv provides every secret productExample asks for.
@@ -118,6 +120,7 @@ func TestDefaultsWithoutFile(t *testing.T) {
 			WriteTimeout: Duration(30 * time.Second),
 			MaxBodyBytes: 1 << 20,
 		},
+		Retention: Retention{DeliveredJobs: Duration(168 * time.Hour)},
 	}
 	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
@@ -239,6 +242,7 @@ statuspage:
 postmortem: {due_after: 72h}
 outbox: {max_attempts: 3, max_backoff: 90s}
 server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
+retention: {delivered_jobs: 36h}
 `
 	cfg, err := Load(writeFile(t, file), env(map[string]string{
 		"CI_TOKEN": "ci-token-0123456789", "PAY_SECRET": "pay", "BOT": "b", "SIGN": "s",
@@ -276,6 +280,7 @@ server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
 		Postmortem: Postmortem{DueAfter: Duration(72 * time.Hour)},
 		Outbox:     Outbox{MaxAttempts: 3, MaxBackoff: Duration(90 * time.Second)},
 		Server:     Server{ReadTimeout: Duration(5 * time.Second), WriteTimeout: Duration(6 * time.Second), MaxBodyBytes: 4096},
+		Retention:  Retention{DeliveredJobs: Duration(36 * time.Hour)},
 	}
 	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
@@ -456,6 +461,16 @@ func TestRejected(t *testing.T) {
 			name: "zero window",
 			file: "alerts:\n  reopen_window: 0s\n",
 			want: []string{`line 2: alerts.reopen_window: must be a duration greater than zero`},
+		},
+		{
+			name: "zero retention would delete jobs as soon as they are delivered",
+			file: "retention:\n  delivered_jobs: 0s\n",
+			want: []string{`line 2: retention.delivered_jobs: must be a duration greater than zero`},
+		},
+		{
+			name: "retention in days is not a Go duration",
+			file: "retention: {delivered_jobs: 7d}\n",
+			want: []string{`line 1: retention.delivered_jobs: invalid duration "7d"`},
 		},
 		{
 			name: "explicit zero timeout is not silently the default",

@@ -21,6 +21,8 @@ const (
 	defaultOutboxAttempts = 8
 	defaultOutboxBackoff  = 5 * time.Minute
 
+	defaultDeliveredJobsRetention = 168 * time.Hour // a week
+
 	defaultReadTimeout  = 30 * time.Second
 	defaultWriteTimeout = 30 * time.Second
 
@@ -59,6 +61,7 @@ func Default() Config {
 			WriteTimeout: Duration(defaultWriteTimeout),
 			MaxBodyBytes: defaultAPIBodyBytes,
 		},
+		Retention: Retention{DeliveredJobs: Duration(defaultDeliveredJobsRetention)},
 	}
 }
 

@@ -61,6 +61,7 @@ func (c Config) Validate() error {
 	p.positive("server.read_timeout", c.Server.ReadTimeout)
 	p.positive("server.write_timeout", c.Server.WriteTimeout)
 	p.positiveBytes("server.max_body_bytes", c.Server.MaxBodyBytes)
+	p.positive("retention.delivered_jobs", c.Retention.DeliveredJobs)
 	return errors.Join(p...)
 }
 

@@ -35,10 +35,10 @@ func sqliteWriterDriver() string {
 // startCheckpoints runs PASSIVE checkpoints every second on a connection of their own. A
 // passive checkpoint never blocks the writer or readers; it copies what it can, and the WAL
 // is reused from its start once everything in it has been copied.
-func (db *DB) startCheckpoints(path, params string) error {
-	conn, err := sql.Open("sqlite3", "file:"+path+"?"+params)
+func (db *DB) startCheckpoints(dsn string) error {
+	conn, err := sql.Open("sqlite3", dsn)
 	if err != nil {
-		return fmt.Errorf("open sqlite checkpointer %s: %w", path, err)
+		return fmt.Errorf("open sqlite checkpointer: %w", err)
 	}
 	conn.SetMaxOpenConns(1)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -52,8 +52,9 @@ type DB struct {
 	stopCheckpoints func()
 }
 
-// Open connects to the database named by driver ("sqlite" or "postgres") and url (a file
-// path for SQLite, a postgres:// URL for PostgreSQL). It does not migrate.
+// Open connects to the database named by driver ("sqlite" or "postgres") and url: for
+// SQLite a file path or a file: URL (file:data/x.db?..., file:///abs/x.db; see SQLitePath),
+// for PostgreSQL a postgres:// URL. It does not migrate.
 func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	switch Dialect(driver) {
 	case SQLite:
@@ -65,7 +66,12 @@ func Open(ctx context.Context, driver, dsn string) (*DB, error) {
 	}
 }
 
-func openSQLite(ctx context.Context, path string) (*DB, error) {
+func openSQLite(ctx context.Context, dsn string) (*DB, error) {
+	target, err := parseSQLiteURL(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	path := target.Path
 	if dir := filepath.Dir(path); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return nil, fmt.Errorf("open sqlite: create directory %s: %w", dir, err)
@@ -76,7 +82,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	// the same few statements thousands of times a second; the page cache (64 MiB) keeps the
 	// hot alert index in memory.
 	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=1&_stmt_cache_size=64"
-	w, err := sqlx.Open(sqliteWriterDriver(), "file:"+path+"?"+common+"&_txlock=immediate&_cache_size=-65536")
+	w, err := sqlx.Open(sqliteWriterDriver(), sqliteDSN(path, target.Params, common+"&_txlock=immediate&_cache_size=-65536"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
@@ -88,7 +94,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sqlx.Open("sqlite3", "file:"+path+"?"+common+"&_query_only=1")
+	r, err := sqlx.Open("sqlite3", sqliteDSN(path, target.Params, common+"&_query_only=1"))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite reader %s: %w", path, err)
@@ -96,7 +102,7 @@ func openSQLite(ctx context.Context, path string) (*DB, error) {
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	db := &DB{Dialect: SQLite, W: w, R: r}
-	if err := db.startCheckpoints(path, common); err != nil {
+	if err := db.startCheckpoints(sqliteDSN(path, target.Params, common)); err != nil {
 		db.Close()
 		return nil, err
 	}

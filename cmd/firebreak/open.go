@@ -3,9 +3,9 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"os"
 
+	"firebreak/cmd/firebreak/app"
 	"firebreak/config"
 	"firebreak/store"
 )
@@ -24,15 +24,7 @@ func loadConfig(path string) (config.Config, error) {
 	return cfg, nil
 }
 
-// openDatabase opens and migrates the configured database.
+// openDatabase opens and migrates the configured database, as serve does.
 func openDatabase(ctx context.Context, cfg config.Config) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.URL)
-	if err != nil {
-		return nil, err
-	}
-	if err := db.Migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	return db, nil
+	return app.OpenDatabase(ctx, cfg)
 }

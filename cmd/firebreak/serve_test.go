@@ -242,3 +242,21 @@ func TestSIGTERMWithAnIdleClientConnectionExitsCleanly(t *testing.T) {
 	defer conn.Close()
 	p.stop() // fails unless serve exits 0
 }
+
+func TestServeOpensTheFileAFileURLNames(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, dir, "FIREBREAK_DATABASE_URL=file:state/fb.db?_busy_timeout=9000")
+	code, inc := p.call("POST", "/api/v1/incidents", p.token, `{"title":"Search slow","severity":"sev3"}`)
+	if code != 201 {
+		t.Fatalf("declare: %d %v", code, inc)
+	}
+	p.stop()
+	if _, err := os.Stat(filepath.Join(dir, "state", "fb.db")); err != nil {
+		t.Fatalf("file:state/fb.db did not open state/fb.db: %v", err)
+	}
+	for _, wrong := range []string{"file:state", filepath.Join("data", "firebreak.db")} {
+		if _, err := os.Stat(filepath.Join(dir, wrong)); err == nil {
+			t.Errorf("serve created %s instead", wrong)
+		}
+	}
+}

@@ -1,0 +1,306 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"firebreak/cmd/firebreak/app"
+	"firebreak/config"
+	"firebreak/store"
+	"firebreak/store/storetest"
+	"firebreak/tokens"
+)
+
+// quiet keeps the services' info lines out of test output.
+func quiet() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// testConfig is the default configuration on a fresh database of dialect d, listening on a
+// port the kernel picks.
+func testConfig(t *testing.T, d store.Dialect) config.Config {
+	t.Helper()
+	driver, dsn := storetest.DSN(t, d)
+	cfg := config.Default()
+	cfg.Listen = "127.0.0.1:0"
+	cfg.Database = config.Database{Driver: driver, URL: dsn}
+	return cfg
+}
+
+// eachDialect runs fn once per database, like storetest.Each, with a config instead of an
+// open database: the App opens its own.
+func eachDialect(t *testing.T, fn func(t *testing.T, cfg config.Config)) {
+	for _, d := range []store.Dialect{store.SQLite, store.Postgres} {
+		t.Run(string(d), func(t *testing.T) { fn(t, testConfig(t, d)) })
+	}
+}
+
+// client calls the API of a running App.
+type client struct {
+	t     *testing.T
+	base  string
+	token string
+}
+
+func (c client) call(method, path, body string) (int, map[string]any) {
+	c.t.Helper()
+	req, err := http.NewRequest(method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	_ = json.Unmarshal(raw, &out)
+	return resp.StatusCode, out
+}
+
+// waitFile waits until path exists.
+func waitFile(t *testing.T, path, what string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// running is an App serving in the background.
+type running struct {
+	app  *app.App
+	api  client
+	stop func() error // cancels Run and returns what it returned
+}
+
+// startApp builds an App on cfg and runs it until stop or the end of the test.
+func startApp(t *testing.T, cfg config.Config) *running {
+	t.Helper()
+	ctx := context.Background()
+	a, err := app.Build(ctx, cfg, app.Options{Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr, err := a.Listen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := a.Tokens.Create(ctx, fmt.Sprintf("test-%d", time.Now().UnixNano()), []tokens.Scope{tokens.Admin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	runErr := make(chan error, 1)
+	go func() { runErr <- a.Run(runCtx) }()
+	var once sync.Once
+	var err2 error
+	stop := func() error {
+		once.Do(func() {
+			cancel()
+			select {
+			case err2 = <-runErr:
+			case <-time.After(60 * time.Second):
+				err2 = errors.New("Run did not return within 60 s of its context ending")
+			}
+		})
+		return err2
+	}
+	t.Cleanup(func() { _ = stop() })
+	return &running{app: a, api: client{t: t, base: "http://" + addr.String(), token: token}, stop: stop}
+}
+
+// rollbackState is what the database says about an incident's rollback and its outbox job.
+type rollbackState struct {
+	Status    string     `db:"status"`
+	LastError string     `db:"last_error"`
+	JobStatus string     `db:"job_status"`
+	Locked    *time.Time `db:"locked_until"`
+}
+
+func readRollback(t *testing.T, cfg config.Config, incidentID int64) rollbackState {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var st rollbackState
+	err = db.R.GetContext(ctx, &st, db.R.Rebind(`SELECT r.status, r.last_error, j.status AS job_status, j.locked_until
+		FROM rollbacks r JOIN outbox_jobs j ON j.kind = 'rollback' WHERE r.incident_id = ?`), incidentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// TestARollbackCutOffByShutdownRunsAgainAfterTheRestart follows an automatic rollback whose
+// command is still running when the process is told to stop. The HTTP server goes away,
+// the outbox records the interrupted attempt and frees its lease before the database
+// closes, so the next start runs the rollback again at once and it succeeds.
+func TestARollbackCutOffByShutdownRunsAgainAfterTheRestart(t *testing.T) {
+	eachDialect(t, func(t *testing.T, cfg config.Config) {
+		dir := t.TempDir()
+		started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
+		cfg.Services = map[string]config.Service{"checkout": {Rollback: &config.Rollback{
+			Policy: config.PolicyAuto, MinSeverity: "sev2", Timeout: config.Duration(time.Minute),
+			Command: []string{"sh", "-c", `touch "$0"; while [ ! -e "$1" ]; do sleep 0.01; done; echo rolled back`, started, release},
+		}}}
+		if err := cfg.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		first := startApp(t, cfg)
+		now := time.Now().UTC().Truncate(time.Second)
+		if code, body := first.api.call("POST", "/api/v1/deploys", fmt.Sprintf(`{"service":"checkout","environment":"prod","version":"v2","previous_version":"v1","finished_at":%q}`,
+			now.Add(-5*time.Minute).Format(time.RFC3339))); code != http.StatusCreated {
+			t.Fatalf("record deploy: %d %v", code, body)
+		}
+		code, body := first.api.call("POST", "/api/v1/alerts/alertmanager", fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"CheckoutDown\"}","status":"firing","receiver":"firebreak",
+			"groupLabels":{"alertname":"CheckoutDown"},"commonLabels":{},"commonAnnotations":{},"externalURL":"http://alertmanager",
+			"alerts":[{"status":"firing","labels":{"alertname":"CheckoutDown","service":"checkout","env":"prod","severity":"critical"},
+			"annotations":{},"startsAt":%q,"endsAt":"0001-01-01T00:00:00Z","generatorURL":"","fingerprint":"c0ffee"}]}`, now.Add(-time.Minute).Format(time.RFC3339)))
+		if code != http.StatusOK {
+			t.Fatalf("alert webhook: %d %v", code, body)
+		}
+		incidentIDs, _ := body["incidents"].([]any)
+		if len(incidentIDs) != 1 {
+			t.Fatalf("alert webhook answered %v, want one incident", body)
+		}
+		incidentID := int64(incidentIDs[0].(float64))
+		waitFile(t, started, "the rollback command to start")
+
+		if err := first.stop(); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if resp, err := http.Get(first.api.base + "/-/healthy"); err == nil {
+			resp.Body.Close()
+			t.Error("the HTTP server still answers after Run returned")
+		}
+		if err := first.app.DB.Ping(context.Background()); err == nil {
+			t.Error("the database is still open after Run returned")
+		}
+		st := readRollback(t, cfg, incidentID)
+		if st.Status != "pending" || !strings.Contains(st.LastError, "interrupted by shutdown") || st.JobStatus != "pending" || st.Locked != nil {
+			t.Fatalf("after the shutdown: %+v; want the rollback pending with the interruption recorded and its job free to run", st)
+		}
+
+		if err := os.Remove(started); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(release, nil, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		second := startApp(t, cfg)
+		waitFile(t, started, "the rollback to run again after the restart")
+		deadline := time.Now().Add(30 * time.Second)
+		for readRollback(t, cfg, incidentID).Status != "succeeded" {
+			if time.Now().After(deadline) {
+				t.Fatalf("the rollback did not succeed after the restart: %+v", readRollback(t, cfg, incidentID))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if err := second.stop(); err != nil {
+			t.Fatalf("Run after the restart: %v", err)
+		}
+	})
+}
+
+// TestRetentionIsAScheduledJob: the App schedules the clean-up with the configured
+// retention, and a run deletes what is older than it and keeps the rest.
+func TestRetentionIsAScheduledJob(t *testing.T) {
+	eachDialect(t, func(t *testing.T, cfg config.Config) {
+		cfg.Retention.DeliveredJobs = config.Duration(24 * time.Hour)
+		ctx := context.Background()
+		a, err := app.Build(ctx, cfg, app.Options{Log: quiet()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		if jobs := a.Scheduler.Jobs(); len(jobs) == 0 || !contains(jobs, app.RetentionJob) {
+			t.Fatalf("scheduled jobs %v, want %s among them", jobs, app.RetentionJob)
+		}
+		now := time.Now().UTC()
+		for _, age := range []time.Duration{25 * time.Hour, 23 * time.Hour} {
+			at := now.Add(-age)
+			_, err := a.DB.W.ExecContext(ctx, a.DB.W.Rebind(`INSERT INTO outbox_jobs (kind, payload, status, attempts, run_at, created_at, updated_at)
+				VALUES ('slack', ?, 'done', 1, ?, ?, ?)`), age.String(), at, at, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := a.DB.W.ExecContext(ctx, a.DB.W.Rebind(`INSERT INTO grouping_locks (key, touched_at) VALUES (?, ?)`), age.String(), at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if ran, err := a.Scheduler.RunNow(ctx, app.RetentionJob); err != nil || !ran {
+			t.Fatalf("RunNow(%s): ran %v, %v", app.RetentionJob, ran, err)
+		}
+		var jobs, locks []string
+		if err := a.DB.R.SelectContext(ctx, &jobs, `SELECT payload FROM outbox_jobs`); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.DB.R.SelectContext(ctx, &locks, `SELECT key FROM grouping_locks`); err != nil {
+			t.Fatal(err)
+		}
+		if len(jobs) != 1 || jobs[0] != "23h0m0s" || len(locks) != 1 || locks[0] != "23h0m0s" {
+			t.Errorf("left after the clean-up: jobs %v, grouping locks %v; want only the 23h old ones", jobs, locks)
+		}
+	})
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// TestBuildPrintsTheAdminTokenOnce: the first Build on an empty database prints an admin
+// token that works; the next Build on the same database prints none.
+func TestBuildPrintsTheAdminTokenOnce(t *testing.T) {
+	cfg := testConfig(t, store.SQLite)
+	ctx := context.Background()
+	var out strings.Builder
+	a, err := app.Build(ctx, cfg, app.Options{Stdout: &out, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token := strings.TrimSpace(out.String()[strings.Index(out.String(), "fb_"):])
+	if p, err := a.Tokens.Authenticate(ctx, token); err != nil || !p.Scopes.Allows(tokens.Admin) {
+		t.Fatalf("the printed token %q: %+v, %v; want an admin", token, p, err)
+	}
+	if err := a.Close(); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	again, err := app.Build(ctx, cfg, app.Options{Stdout: &out, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer again.Close()
+	if out.Len() != 0 {
+		t.Errorf("the second start printed %q, want nothing", out.String())
+	}
+}

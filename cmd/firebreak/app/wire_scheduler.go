@@ -1,0 +1,55 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"firebreak/config"
+	"firebreak/incidents"
+	"firebreak/outbox"
+	"firebreak/scheduler"
+	"firebreak/store"
+)
+
+// The retention clean-up: every minute, at second 0 so every replica ticks together and
+// only one does the work, at most retentionBatch rows a table. Measured on SQLite, deleting
+// 10,000 delivered jobs holds the writer about 100 ms and 1,000 about 30 ms; 5,000 a minute
+// is still far more than Firebreak delivers.
+const (
+	RetentionJob   = "retention"
+	retentionSpec  = "0 * * * * *"
+	retentionBatch = 5000
+)
+
+// wireScheduler registers the periodic jobs; Run starts them.
+func wireScheduler(db *store.DB, reg prometheus.Registerer, cfg config.Config, log *slog.Logger) (*scheduler.Scheduler, error) {
+	s := scheduler.New(db, scheduler.Options{Log: log, Registry: reg})
+	keep := time.Duration(cfg.Retention.DeliveredJobs)
+	err := s.Add(scheduler.Job{Name: RetentionJob, Spec: retentionSpec, Run: func(ctx context.Context, q store.Querier, at time.Time) error {
+		return cleanUp(ctx, q, at.Add(-keep), log)
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("schedule %s: %w", RetentionJob, err)
+	}
+	return s, nil
+}
+
+// cleanUp deletes delivered outbox jobs and idle grouping-lock rows older than cutoff.
+func cleanUp(ctx context.Context, q store.Querier, cutoff time.Time, log *slog.Logger) error {
+	jobs, err := outbox.DeleteDeliveredTx(ctx, q, cutoff, retentionBatch)
+	if err != nil {
+		return err
+	}
+	locks, err := incidents.DeleteIdleGroupingLocksTx(ctx, q, cutoff, retentionBatch)
+	if err != nil {
+		return err
+	}
+	if jobs > 0 || locks > 0 {
+		log.Info("retention: deleted old rows", "delivered_jobs", jobs, "grouping_locks", locks, "before", cutoff)
+	}
+	return nil
+}

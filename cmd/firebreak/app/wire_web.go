@@ -1,0 +1,28 @@
+package app
+
+import (
+	"log/slog"
+	"time"
+
+	"firebreak/web"
+)
+
+// wireWeb makes the HTTP server over the wired services; its metrics go to the App's
+// registry, which /metrics serves.
+func wireWeb(a *App, log *slog.Logger) *web.Server {
+	cfg := a.Config
+	return web.New(web.Deps{
+		DB:              a.DB,
+		Incidents:       a.Incidents,
+		Alerts:          a.Alerts,
+		Deploys:         a.Tracker,
+		Rollbacks:       a.Rollbacks,
+		Auth:            a.Tokens,
+		Registry:        a.Registry,
+		Logger:          log,
+		MaxBodyBytes:    int(cfg.Server.MaxBodyBytes),
+		MaxWebhookBytes: int(cfg.Alerts.MaxBodyBytes),
+		ReadTimeout:     time.Duration(cfg.Server.ReadTimeout),
+		WriteTimeout:    time.Duration(cfg.Server.WriteTimeout),
+	})
+}
