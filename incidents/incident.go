@@ -98,8 +98,8 @@ type Incident struct {
 	DeclaredBy *string `json:"declared_by" db:"declared_by"`
 	// HeldFor says why the incident waits for people ("" when it does not): alerts clearing
 	// then mitigate it but never resolve it.
-	HeldFor string `json:"-" db:"held_for"`
-	UpdatedAt            time.Time  `json:"-" db:"updated_at"`
+	HeldFor   string    `json:"-" db:"held_for"`
+	UpdatedAt time.Time `json:"-" db:"updated_at"`
 	// Revision increases with every update; an update that finds another revision lost a
 	// race and is retried, which keeps replicas from applying two transitions at once.
 	Revision int64 `json:"-" db:"revision"`
