@@ -468,9 +468,9 @@ func TestRejected(t *testing.T) {
 			want: []string{`line 2: retention.delivered_jobs: must be a duration greater than zero`},
 		},
 		{
-			name: "retention in days is not a Go duration",
-			file: "retention: {delivered_jobs: 7d}\n",
-			want: []string{`line 1: retention.delivered_jobs: invalid duration "7d"`},
+			name: "a day count must be whole",
+			file: "retention: {delivered_jobs: 1.5d}\n",
+			want: []string{`line 1: retention.delivered_jobs: invalid duration "1.5d"`},
 		},
 		{
 			name: "explicit zero timeout is not silently the default",
