@@ -16,28 +16,11 @@ import (
 
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
 	"firebreak/notify/webhook"
 	"firebreak/outbox"
 	"firebreak/store"
 )
-
-// fakeClock is the incident manager's clock: it stands still until the story moves it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // at is a time on Wednesday 18 November 2026, when the stories happen.
 func at(h, m int) time.Time { return time.Date(2026, 11, 18, h, m, 0, 0, time.UTC) }
@@ -49,7 +32,7 @@ func ptr[T any](v T) *T { return &v }
 type env struct {
 	t     *testing.T
 	db    *store.DB
-	clock *fakeClock
+	clock *testkit.Clock
 	m     *incidents.Manager
 	ob    *outbox.Outbox
 	rb    *deploys.Rollbacks
@@ -61,7 +44,7 @@ type env struct {
 // outbox (zero fields take the stories' fast defaults).
 func newEnv(t *testing.T, db *store.DB, hooks map[string]deploys.Hook, opts outbox.Options) *env {
 	t.Helper()
-	e := &env{t: t, db: db, clock: &fakeClock{now: at(10, 5)}}
+	e := &env{t: t, db: db, clock: testkit.NewClock(at(10, 5))}
 	e.start(hooks, opts)
 	t.Cleanup(func() { e.stop() })
 	return e
@@ -193,12 +176,12 @@ func (e *env) count(query string, args ...any) int {
 }
 
 // waitIdle waits until the outbox has nothing left to deliver and every rollback has
-// finished (succeeded or failed), the failure observer included.
+// settled (succeeded, failed, unknown or cancelled), the failure observer included.
 func (e *env) waitIdle() {
 	e.t.Helper()
 	eventually(e.t, "the outbox to go idle", func() bool {
 		return e.count(`SELECT COUNT(*) FROM outbox_jobs WHERE status = 'pending'`) == 0 &&
-			e.count(`SELECT COUNT(*) FROM rollbacks WHERE status = 'pending'`) == 0
+			e.count(`SELECT COUNT(*) FROM rollbacks WHERE status IN ('pending', 'running')`) == 0
 	})
 }
 

@@ -61,7 +61,6 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	jobs := outbox.New(db, outbox.Options{MaxAttempts: cfg.Outbox.MaxAttempts, MaxBackoff: time.Duration(cfg.Outbox.MaxBackoff),
 		Lease: leaseFor(hooks)})
 	rollbacks := deploys.NewRollbacks(db, incs, jobs, hooks, cfg.PublicURL)
-	rollbacks.HideEnv(secretVariables(cfg)...)
 	tracker := deploys.NewTracker(db, incs, time.Duration(cfg.Deploys.CorrelationWindow), rollbacks)
 	incs.OnChange(tracker.OnIncidentChange)
 
@@ -175,28 +174,6 @@ func rollbackHooks(cfg config.Config) map[string]deploys.Hook {
 		hooks[name] = h
 	}
 	return hooks
-}
-
-// secretVariables names every environment variable the config reads a secret from.
-func secretVariables(cfg config.Config) []string {
-	var names []string
-	for _, t := range cfg.Tokens {
-		names = append(names, t.TokenEnv)
-	}
-	for _, svc := range cfg.Services {
-		if svc.Rollback != nil && svc.Rollback.Webhook != nil {
-			names = append(names, svc.Rollback.Webhook.SecretEnv)
-		}
-	}
-	if cfg.Slack != nil {
-		names = append(names, cfg.Slack.BotTokenEnv, cfg.Slack.SigningSecretEnv)
-	}
-	if cfg.Statuspage != nil {
-		for _, p := range cfg.Statuspage.Publish {
-			names = append(names, p.SecretEnv)
-		}
-	}
-	return names
 }
 
 // leaseFor is how long a claimed outbox job stays reserved: longer than the slowest hook may

@@ -1,9 +1,8 @@
 -- +goose Up
 -- Rollback statuses grow: 'running' (recorded, committed, before a command starts, so it is
 -- never started twice), 'unknown' (a command whose outcome could not be known) and
--- 'cancelled' (the incident resolved or the policy changed before the call). hook_kind says
--- which kind of hook was started ('webhook' or 'command'; '' before any start): a webhook
--- found running after a restart is called again with its Idempotency-Key, a command never.
+-- 'cancelled' (the incident resolved or the policy changed before the call). Only commands
+-- are recorded as running: a webhook is simply called again, with its Idempotency-Key.
 -- SQLite cannot change a CHECK constraint: the table is rebuilt. No table references
 -- rollbacks, so dropping the old one is safe with foreign keys on.
 CREATE TABLE rollbacks_new (
@@ -16,7 +15,6 @@ CREATE TABLE rollbacks_new (
     finished_at  TIMESTAMP,
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT NOT NULL DEFAULT '',
-    hook_kind    TEXT NOT NULL DEFAULT '' CHECK (hook_kind IN ('', 'webhook', 'command')),
     UNIQUE (incident_id, deploy_id)
 );
 INSERT INTO rollbacks_new (id, incident_id, deploy_id, status, requested_by, requested_at, finished_at, attempts, last_error)
@@ -46,7 +44,8 @@ CREATE TABLE rollbacks_old (
 );
 INSERT INTO rollbacks_old (id, incident_id, deploy_id, status, requested_by, requested_at, finished_at, attempts, last_error)
     SELECT id, incident_id, deploy_id,
-        CASE status WHEN 'running' THEN 'pending' WHEN 'unknown' THEN 'failed' WHEN 'cancelled' THEN 'failed' ELSE status END,
+        -- The old schema has no word for these; 'failed' keeps a running command from starting again.
+        CASE WHEN status IN ('running', 'unknown', 'cancelled') THEN 'failed' ELSE status END,
         requested_by, requested_at, finished_at, attempts, last_error FROM rollbacks;
 DROP TABLE rollbacks;
 ALTER TABLE rollbacks_old RENAME TO rollbacks;
