@@ -212,7 +212,7 @@ func (r *Rollbacks) outcomeUnknownTx(ctx context.Context, q store.Querier, rb Ro
 	}
 	line := fmt.Sprintf("Rollback command for %s to %s: outcome unknown, %s. It will not be run again: check whether the rollback "+
 		"happened. The incident waits for people and will not resolve by itself.", d.Label(), rollbackTarget(d), why)
-	_, err = r.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackUnknown, Text: line})
+	_, err = r.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackUnknown, Text: text.Clean(line)})
 	return err
 }
 
@@ -237,12 +237,14 @@ func (r *Rollbacks) cancel(ctx context.Context, rb Rollback, d Deploy, why strin
 	return nil
 }
 
-// record writes a timeline line on the incident as it is now.
+// record writes a timeline line on the incident as it is now. The line quotes errors from
+// elsewhere (a handler's panic, a library's message): it is cleaned, so it always stores.
 func (r *Rollbacks) record(ctx context.Context, q store.Querier, incidentID int64, ev incidents.Event) error {
 	inc, err := r.incidents.GetTx(ctx, q, incidentID)
 	if err != nil {
 		return err
 	}
+	ev.Text = text.Clean(ev.Text)
 	_, err = r.incidents.RecordTx(ctx, q, inc, ev)
 	return err
 }
