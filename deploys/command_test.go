@@ -96,8 +96,8 @@ echo "deployment.apps/checkout rolled back to $FIREBREAK_ROLLBACK_TO"
 			!strings.Contains(out.Text, "exited 0") {
 			t.Fatalf("outcome line %+v", out)
 		}
-		if got := e.incident(inc.ID); got.MitigatedAt == nil {
-			t.Fatal("a successful command did not mark the incident mitigated")
+		if got := e.incident(inc.ID); got.MitigatedAt != nil || got.Status != incidents.Remediating {
+			t.Fatalf("a successful command moved the incident to %s, mitigated %v; a remedy's success is not mitigation", got.Status, got.MitigatedAt)
 		}
 	})
 }
@@ -209,17 +209,22 @@ func TestIncidentTextNeverReachesAShell(t *testing.T) {
 	})
 }
 
-func TestCommandHookDoesNotInheritFirebreaksSecrets(t *testing.T) {
+// A command hook gets the rollback's facts and PATH, HOME, LANG and TZ, and nothing else of
+// Firebreak's environment: not its secrets, not the PostgreSQL settings libpq tools read.
+func TestCommandHookGetsOnlyTheListedVariables(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		dir := t.TempDir()
 		envFile := filepath.Join(dir, "env.txt")
 		hook := script(t, dir, "rollback.sh", `env > "$1"`)
-		t.Setenv("SLACK_BOT_TOKEN", "xoxb-secret")
-		t.Setenv("FIREBREAK_DATABASE_URL", "postgres://user:pw@db/firebreak")
-		t.Setenv("KUBECONFIG", "/etc/kube/config")
+		for k, v := range map[string]string{
+			"SLACK_BOT_TOKEN": "xoxb-secret", "FIREBREAK_DATABASE_URL": "postgres://user:pw@db/firebreak",
+			"PGPASSWORD": "pg-secret", "PGHOST": "db.internal", "CHECKOUT_ROLLBACK_SECRET": "hmac-secret",
+			"KUBECONFIG": "/etc/kube/config", "HOME": "/home/firebreak", "LANG": "C.UTF-8", "TZ": "Europe/Paris",
+		} {
+			t.Setenv(k, v)
+		}
 		e := newEnv(t, db, map[string]deploys.Hook{"checkout": commandHook(hook, envFile)}, outbox.Options{})
-		e.rb.HideEnv("SLACK_BOT_TOKEN")
-		e.record(checkoutDeploy(at(9, 56)))
+		d := e.record(checkoutDeploy(at(9, 56)))
 		inc := e.declare("Checkout is failing", incidents.Sev1, "checkout", "prod", at(10, 0))
 		e.waitIdle()
 		if rb := e.onlyRollback(inc.ID); rb.Status != "succeeded" {
@@ -229,14 +234,26 @@ func TestCommandHookDoesNotInheritFirebreaksSecrets(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		env := string(raw)
-		for _, secret := range []string{"xoxb-secret", "postgres://user:pw@db"} {
-			if strings.Contains(env, secret) {
-				t.Errorf("the command saw %q", secret)
+		got := map[string]string{}
+		for _, line := range strings.Split(strings.TrimSpace(string(raw)), "\n") {
+			k, v, _ := strings.Cut(line, "=")
+			got[k] = v
+		}
+		delete(got, "PWD") // set by the shell that runs the script, not inherited
+		want := map[string]string{
+			"FIREBREAK_ACTION": "rollback", "FIREBREAK_INCIDENT_ID": strconv.FormatInt(inc.ID, 10), "FIREBREAK_SERVICE": "checkout",
+			"FIREBREAK_ENVIRONMENT": "prod", "FIREBREAK_DEPLOY_ID": strconv.FormatInt(d.ID, 10), "FIREBREAK_ROLLBACK_FROM": "1.4.2",
+			"FIREBREAK_ROLLBACK_TO": "1.4.1", "PATH": os.Getenv("PATH"), "HOME": "/home/firebreak", "LANG": "C.UTF-8", "TZ": "Europe/Paris",
+		}
+		for k, v := range got {
+			if w, ok := want[k]; !ok || w != v {
+				t.Errorf("the command got %s=%q", k, v)
 			}
 		}
-		if !strings.Contains(env, "KUBECONFIG=/etc/kube/config") || !strings.Contains(env, "FIREBREAK_ACTION=rollback") {
-			t.Errorf("the command lacks what it needs:\n%s", env)
+		for k := range want {
+			if _, ok := got[k]; !ok {
+				t.Errorf("the command lacks %s", k)
+			}
 		}
 	})
 }

@@ -7,9 +7,9 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"firebreak/incidents"
+	"firebreak/text"
 )
 
 // Named errors; the HTTP layer maps them once.
@@ -70,12 +70,8 @@ func (in Input) deploy(now time.Time) (Deploy, error) {
 	}{{"service", in.Service, maxShort}, {"environment", in.Environment, maxShort}, {"version", in.Version, maxShort},
 		{"previous_version", in.PreviousVersion, maxShort}, {"commit", in.Commit, maxShort}, {"author", in.Author, maxShort},
 		{"url", in.URL, maxLong}, {"description", in.Description, maxLong}} {
-		if !utf8.ValidString(f.value) {
-			problems = append(problems, f.name+" is not valid UTF-8")
-		} else if strings.ContainsRune(f.value, 0) {
-			problems = append(problems, f.name+" contains a NUL byte")
-		} else if n := utf8.RuneCountInString(f.value); n > f.max {
-			problems = append(problems, fmt.Sprintf("%s is %d characters long, at most %d allowed", f.name, n, f.max))
+		if err := text.Check(f.name, f.value, f.max, false); err != nil {
+			problems = append(problems, err.Error())
 		}
 	}
 	d := Deploy{Service: in.Service, Environment: in.Environment, Version: in.Version, PreviousVersion: optional(in.PreviousVersion),
@@ -118,4 +114,25 @@ func (d Deploy) Label() string {
 		l += " (" + d.Environment + ")"
 	}
 	return l
+}
+
+// shortCommitLength is how much of a commit people see, as git's short hashes.
+const shortCommitLength = 12
+
+// ShortCommit is the start of the deploy's commit for timelines ("abc123def456"): its first
+// twelve characters, never a character cut in two, so the line stays valid UTF-8 whatever a
+// CI pipeline sent. Empty when the deploy names no commit.
+func (d Deploy) ShortCommit() string {
+	if d.Commit == nil {
+		return ""
+	}
+	c := text.Clean(*d.Commit)
+	n := 0
+	for i := range c {
+		if n == shortCommitLength {
+			return c[:i]
+		}
+		n++
+	}
+	return c
 }

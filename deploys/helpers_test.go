@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sort"
@@ -14,30 +15,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/template"
+
+	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
 	"firebreak/notify/webhook"
 	"firebreak/outbox"
 	"firebreak/store"
 )
-
-// fakeClock is the incident manager's clock: it stands still until the story moves it.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = t
-}
 
 // at is a time on Wednesday 18 November 2026, when the stories happen.
 func at(h, m int) time.Time { return time.Date(2026, 11, 18, h, m, 0, 0, time.UTC) }
@@ -47,29 +34,48 @@ func ptr[T any](v T) *T { return &v }
 // env is Firebreak's deploy machinery wired as serve wires it, over one database, with the
 // incident clock at 10:05 unless a story moves it.
 type env struct {
-	t     *testing.T
-	db    *store.DB
-	clock *fakeClock
-	m     *incidents.Manager
-	ob    *outbox.Outbox
-	rb    *deploys.Rollbacks
-	tr    *deploys.Tracker
-	stop  func()
+	t      *testing.T
+	db     *store.DB
+	clock  *testkit.Clock
+	m      *incidents.Manager
+	ob     *outbox.Outbox
+	rb     *deploys.Rollbacks
+	tr     *deploys.Tracker
+	alerts *alerts.Ingester
+	writes *store.GroupCommitter
+	// run starts the outbox (start does it; build leaves it to the story).
+	run  func()
+	stop func()
 }
 
 // newEnv wires the machinery with the given hooks and starts the outbox; opts tunes the
 // outbox (zero fields take the stories' fast defaults).
 func newEnv(t *testing.T, db *store.DB, hooks map[string]deploys.Hook, opts outbox.Options) *env {
 	t.Helper()
-	e := &env{t: t, db: db, clock: &fakeClock{now: at(10, 5)}}
+	e := &env{t: t, db: db, clock: testkit.NewClock(at(10, 5))}
 	e.start(hooks, opts)
 	t.Cleanup(func() { e.stop() })
 	return e
 }
 
-// start builds a fresh manager, outbox, rollbacks and tracker on the env's database, as a
-// restarted process would, and runs the outbox until stop.
+// newIdleEnv is newEnv with the outbox not yet running: jobs wait until the story calls run.
+func newIdleEnv(t *testing.T, db *store.DB, hooks map[string]deploys.Hook, opts outbox.Options) *env {
+	t.Helper()
+	e := &env{t: t, db: db, clock: testkit.NewClock(at(10, 5))}
+	e.build(hooks, opts)
+	t.Cleanup(func() { e.stop() })
+	return e
+}
+
+// start builds a fresh manager, outbox, rollbacks, tracker and alert ingester on the env's
+// database, as a restarted process would, and runs the outbox until stop.
 func (e *env) start(hooks map[string]deploys.Hook, opts outbox.Options) {
+	e.build(hooks, opts)
+	e.run()
+}
+
+// build wires a fresh process without starting its outbox.
+func (e *env) build(hooks map[string]deploys.Hook, opts outbox.Options) {
 	if opts.BaseBackoff == 0 {
 		opts.BaseBackoff = 5 * time.Millisecond
 	}
@@ -84,11 +90,23 @@ func (e *env) start(hooks map[string]deploys.Hook, opts outbox.Options) {
 	e.rb = deploys.NewRollbacks(e.db, e.m, e.ob, hooks, "http://firebreak.test")
 	e.tr = deploys.NewTracker(e.db, e.m, 30*time.Minute, e.rb)
 	e.m.OnChange(e.tr.OnIncidentChange)
+	e.writes = store.NewGroupCommitter(e.db, 1, 128, 4096, slog.New(slog.DiscardHandler))
+	e.alerts = alerts.NewIngester(e.db, e.m, e.writes, alerts.Options{ServiceLabels: []string{"service"},
+		EnvironmentLabels: []string{"env"}, SeverityMap: map[string]incidents.Severity{"critical": incidents.Sev1, "warning": incidents.Sev3},
+		ReopenWindow: 30 * time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { e.ob.Run(ctx); close(done) }()
-	var once sync.Once
-	e.stop = func() { once.Do(func() { cancel(); <-done }) }
+	ob, writes := e.ob, e.writes
+	var started, stopped sync.Once
+	e.run = func() { started.Do(func() { go func() { ob.Run(ctx); close(done) }() }) }
+	e.stop = func() {
+		stopped.Do(func() {
+			cancel()
+			started.Do(func() { close(done) }) // never started: nothing to wait for
+			<-done
+			writes.Close()
+		})
+	}
 }
 
 func (e *env) record(in deploys.Input) deploys.Deploy {
@@ -193,12 +211,12 @@ func (e *env) count(query string, args ...any) int {
 }
 
 // waitIdle waits until the outbox has nothing left to deliver and every rollback has
-// finished (succeeded or failed), the failure observer included.
+// settled (succeeded, failed, unknown or cancelled), the failure observer included.
 func (e *env) waitIdle() {
 	e.t.Helper()
 	eventually(e.t, "the outbox to go idle", func() bool {
 		return e.count(`SELECT COUNT(*) FROM outbox_jobs WHERE status = 'pending'`) == 0 &&
-			e.count(`SELECT COUNT(*) FROM rollbacks WHERE status = 'pending'`) == 0
+			e.count(`SELECT COUNT(*) FROM rollbacks WHERE status IN ('pending', 'running')`) == 0
 	})
 }
 
@@ -387,4 +405,33 @@ func asJSONMap(t *testing.T, v any) map[string]any {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// ingest sends one Alertmanager payload through the alert path, as the webhook would.
+func (e *env) ingest(groupKey string, as ...template.Alert) alerts.Result {
+	e.t.Helper()
+	status := "resolved"
+	for _, a := range as {
+		if a.Status == "firing" {
+			status = "firing"
+		}
+	}
+	res, err := e.alerts.Ingest(context.Background(), alerts.Payload{Version: "4", GroupKey: groupKey,
+		Data: template.Data{Receiver: "firebreak", Status: status, Alerts: as, ExternalURL: "http://alertmanager:9093"}})
+	if err != nil {
+		e.t.Fatalf("ingest: %v", err)
+	}
+	return res
+}
+
+// firing is a critical alert of checkout in prod that started at startsAt.
+func firing(name string, startsAt time.Time) template.Alert {
+	return template.Alert{Status: "firing", StartsAt: startsAt,
+		Labels: template.KV{"alertname": name, "service": "checkout", "env": "prod", "severity": "critical"}}
+}
+
+// resolved is the resolved notification of a firing alert.
+func resolved(a template.Alert, endsAt time.Time) template.Alert {
+	a.Status, a.EndsAt = "resolved", endsAt
+	return a
 }

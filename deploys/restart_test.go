@@ -68,7 +68,7 @@ func TestRollbackSurvivesARestartBetweenRetries(t *testing.T) {
 		if n := len(e.events(inc.ID, deploys.KindRollbackRequested)); n != 1 {
 			t.Fatalf("%d rollback_requested lines, want 1", n)
 		}
-		if got := e.incident(inc.ID); got.MitigatedAt == nil {
+		if got := e.incident(inc.ID); got.MitigatedAt != nil {
 			t.Fatal("not mitigated after the rollback succeeded")
 		}
 	})

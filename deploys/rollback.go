@@ -3,16 +3,15 @@ package deploys
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
 	"time"
 
 	"firebreak/incidents"
 	"firebreak/outbox"
 	"firebreak/store"
+	"firebreak/text"
 )
 
 // Rollback policies of PRODUCT.md.
@@ -46,6 +45,23 @@ type Hook struct {
 	Timeout time.Duration
 }
 
+// Rollback statuses (PRODUCT.md "Resources as JSON").
+const (
+	StatusPending = "pending"
+	// StatusRunning: a command hook was started. It is recorded, committed, before the
+	// command starts, so a rollback found running is never started again. A webhook is not
+	// recorded as running: it may be called again, with the same Idempotency-Key.
+	StatusRunning   = "running"
+	StatusSucceeded = "succeeded"
+	StatusFailed    = "failed"
+	// StatusUnknown: a command whose outcome could not be known (Firebreak stopped while it
+	// ran, or its result could not be recorded). People must check.
+	StatusUnknown = "unknown"
+	// StatusCancelled: before a call, the incident was resolved or the policy no longer
+	// allowed the rollback.
+	StatusCancelled = "cancelled"
+)
+
 // Rollback is one requested rollback.
 type Rollback struct {
 	ID          int64      `json:"id" db:"id"`
@@ -59,6 +75,8 @@ type Rollback struct {
 	LastError   string     `json:"last_error" db:"last_error"`
 }
 
+const rollbackColumns = `id, incident_id, deploy_id, status, requested_by, requested_at, finished_at, attempts, last_error`
+
 // Rollbacks requests rollbacks and, as the outbox handler of JobKind, calls the hooks.
 type Rollbacks struct {
 	db        *store.DB
@@ -69,22 +87,25 @@ type Rollbacks struct {
 }
 
 // NewRollbacks returns a Rollbacks for the per-service hooks and registers it with the
-// outbox. publicURL builds incident links in webhook bodies.
+// outbox, with a lease longer than the slowest hook may run. publicURL builds incident links
+// in webhook bodies.
 func NewRollbacks(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks map[string]Hook, publicURL string) *Rollbacks {
 	r := &Rollbacks{db: db, incidents: m, outbox: ob, hooks: hooks, runner: newHookRunner(publicURL)}
-	ob.Register(JobKind, r)
+	ob.RegisterKind(JobKind, r, outbox.KindOptions{Lease: leaseFor(hooks)})
 	return r
 }
 
-// HideEnv keeps the named environment variables (the secrets Firebreak read) away from
-// command hooks. FIREBREAK_* variables are always withheld.
-func (r *Rollbacks) HideEnv(names ...string) {
-	if r.runner.hiddenEnv == nil {
-		r.runner.hiddenEnv = map[string]bool{}
+// leaseFor is how long a claimed rollback job stays reserved: a minute longer than the
+// slowest hook may run, and at least five minutes, so no other worker or replica takes the
+// job over while the first still waits for its hook.
+func leaseFor(hooks map[string]Hook) time.Duration {
+	lease := 5 * time.Minute
+	for _, h := range hooks {
+		if t := h.timeout() + time.Minute; t > lease {
+			lease = t
+		}
 	}
-	for _, n := range names {
-		r.runner.hiddenEnv[n] = true
-	}
+	return lease
 }
 
 // Request asks for a rollback of deployID (0: the top suspect) for an incident.
@@ -95,6 +116,10 @@ func (r *Rollbacks) Request(ctx context.Context, incidentID, deployID int64, act
 // RequestWithNote is Request with the requester's note for the timeline ("error rate
 // doubled right after 1.4.2").
 func (r *Rollbacks) RequestWithNote(ctx context.Context, incidentID, deployID int64, actor, note string) (Rollback, error) {
+	note = strings.TrimSpace(note)
+	if err := text.Check("note", note, incidents.MaxNote, false); err != nil {
+		return Rollback{}, fmt.Errorf("%w: %w", incidents.ErrInvalid, err)
+	}
 	var rb Rollback
 	err := r.db.InTx(ctx, func(q store.Querier) error {
 		inc, err := r.incidents.GetTx(ctx, q, incidentID)
@@ -151,7 +176,7 @@ func (r *Rollbacks) maybeAutoTx(ctx context.Context, q store.Querier, inc incide
 	if err != nil {
 		return err
 	}
-	_, err = r.requestTx(ctx, q, current, suspects[0].Deploy, "firebreak (auto rollback)",
+	_, err = r.requestTx(ctx, q, current, suspects[0].Deploy, incidents.ActorAutoRollback,
 		fmt.Sprintf("policy auto, incident is %s (threshold %s)", current.Severity, hook.MinSeverity))
 	if errors.Is(err, ErrAlreadyRequested) {
 		return nil
@@ -161,12 +186,14 @@ func (r *Rollbacks) maybeAutoTx(ctx context.Context, q store.Querier, inc incide
 
 // requestTx records the rollback (once per incident and deploy, enforced by a unique key),
 // moves the incident to remediating and enqueues the hook call, all in one transaction.
+// Automation starting a rollback is not a person acknowledging the incident: it moves to
+// remediating without acknowledged_at.
 func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, actor, note string) (Rollback, error) {
 	if !inc.Open() {
 		return Rollback{}, fmt.Errorf("incident %d: %w", inc.ID, ErrIncidentResolved)
 	}
 	now := r.incidents.Now()
-	rb := Rollback{IncidentID: inc.ID, DeployID: d.ID, Status: "pending", RequestedBy: actor, RequestedAt: now}
+	rb := Rollback{IncidentID: inc.ID, DeployID: d.ID, Status: StatusPending, RequestedBy: actor, RequestedAt: now}
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO rollbacks (incident_id, deploy_id, status, requested_by, requested_at)
 		VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (incident_id, deploy_id) DO NOTHING RETURNING id`), inc.ID, d.ID, actor, now).Scan(&rb.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -180,16 +207,20 @@ func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incident
 	if err != nil {
 		return Rollback{}, fmt.Errorf("record rollback: %w", err)
 	}
-	text := fmt.Sprintf("Rollback of %s to %s requested by %s.", d.Label(), rollbackTarget(d), actor)
-	if note = strings.TrimSpace(note); note != "" {
-		text = strings.TrimSuffix(text, ".") + ": " + truncate(note, incidents.MaxNote)
+	line := fmt.Sprintf("Rollback of %s to %s requested by %s.", d.Label(), rollbackTarget(d), actor)
+	if note != "" {
+		line = strings.TrimSuffix(line, ".") + ": " + note
 	}
 	if inc.Status == incidents.Observing || inc.Status == incidents.Responding {
-		if inc, err = r.incidents.TransitionTx(ctx, q, inc.ID, incidents.Remediate, actor, "rolling back "+d.Label()); err != nil {
+		action := incidents.Remediate
+		if incidents.IsAutomation(actor) {
+			action = incidents.RemediateByAutomation
+		}
+		if inc, err = r.incidents.TransitionTx(ctx, q, inc.ID, action, actor, "rolling back "+d.Label()); err != nil {
 			return Rollback{}, err
 		}
 	}
-	if _, err := r.incidents.RecordTx(ctx, q, inc, incidents.Event{Actor: actor, Kind: KindRollbackRequested, Text: text}); err != nil {
+	if _, err := r.incidents.RecordTx(ctx, q, inc, incidents.Event{Actor: actor, Kind: KindRollbackRequested, Text: line}); err != nil {
 		return Rollback{}, err
 	}
 	if _, _, err := r.outbox.EnqueueTx(ctx, q, JobKind, rollbackJob{RollbackID: rb.ID}, idempotencyKey(inc.ID, d.ID)); err != nil {
@@ -198,131 +229,10 @@ func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incident
 	return rb, nil
 }
 
-// rollbackJob is the outbox payload of a rollback call.
-type rollbackJob struct {
-	RollbackID int64 `json:"rollback_id"`
-}
-
-// Handle calls the hook of one rollback (outbox.Handler).
-func (r *Rollbacks) Handle(ctx context.Context, job outbox.Job) (retry bool, err error) {
-	var p rollbackJob
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return false, fmt.Errorf("decode rollback job: %w", err)
-	}
-	rb, inc, d, err := r.load(ctx, p.RollbackID)
-	if err != nil {
-		return !errors.Is(err, ErrNotFound) && !errors.Is(err, incidents.ErrNotFound), err
-	}
-	if rb.Status != "pending" {
-		return false, nil // already finished by an earlier attempt that could not record it
-	}
-	hook, ok := r.hooks[d.Service]
-	if !ok {
-		return false, fmt.Errorf("service %q: %w", d.Service, ErrNoHook)
-	}
-	result, retry, err := r.runner.run(ctx, hook, inc, d)
-	if err != nil {
-		return retry, err
-	}
-	if err := r.succeeded(context.WithoutCancel(ctx), rb, d, job.Attempts, result); err != nil {
-		// The hook did its work; only recording it failed. Retry: the next attempt sends the
-		// same Idempotency-Key, so the receiver can tell it is the same rollback.
-		return true, fmt.Errorf("rollback succeeded (%s) but recording it failed: %w", result, err)
-	}
-	return false, nil
-}
-
-// succeeded marks the rollback done and the incident mitigated (a successful remediation
-// action ends the impact), with the hook's answer on the timeline.
-func (r *Rollbacks) succeeded(ctx context.Context, rb Rollback, d Deploy, attempt int, result string) error {
-	return r.db.InTx(ctx, func(q store.Querier) error {
-		now := r.incidents.Now()
-		if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE rollbacks SET status = 'succeeded', finished_at = ?, attempts = ?, last_error = ''
-			WHERE id = ?`), now, attempt, rb.ID); err != nil {
-			return fmt.Errorf("record rollback %d success: %w", rb.ID, err)
-		}
-		_, err := r.incidents.UpdateTx(ctx, q, rb.IncidentID, func(inc *incidents.Incident) (incidents.Event, error) {
-			text := fmt.Sprintf("Rollback of %s to %s succeeded on attempt %d: %s.", d.Label(), rollbackTarget(d), attempt, result)
-			if inc.MitigatedAt == nil && inc.Status != incidents.Resolved {
-				inc.MitigatedAt = &now
-				text += " Impact marked mitigated."
-			}
-			return incidents.Event{At: now, Actor: "firebreak", Kind: KindRollbackSucceeded, Text: text}, nil
-		})
-		return err
-	})
-}
-
-// Failed records a failed attempt, and the give-up, on the timeline (outbox.FailureObserver).
-func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome) {
-	var p rollbackJob
-	if err := json.Unmarshal(job.Payload, &p); err != nil {
-		return
-	}
-	err := r.db.InTx(ctx, func(q store.Querier) error {
-		status := "pending"
-		text := fmt.Sprintf("Rollback attempt %d of %d failed: %v. Retrying at %s.", o.Attempt, o.MaxAttempts, o.Err, o.NextAt.Format(time.RFC3339))
-		if o.GaveUp {
-			status = "failed"
-			text = fmt.Sprintf("Rollback failed on attempt %d and will not be retried: %v. The incident stays with its responders.", o.Attempt, o.Err)
-		}
-		var rb Rollback
-		if err := q.GetContext(ctx, &rb, q.Rebind(`SELECT id, incident_id, deploy_id, status, requested_by, requested_at, finished_at,
-			attempts, last_error FROM rollbacks WHERE id = ?`), p.RollbackID); err != nil {
-			return fmt.Errorf("read rollback %d: %w", p.RollbackID, err)
-		}
-		var finished any
-		if o.GaveUp {
-			finished = r.incidents.Now()
-		}
-		// A report can arrive late: a worker slow to record attempt N while attempt N+1 already
-		// succeeded or failed (a short backoff, or a lease that ran out). It must not put a
-		// finished rollback back to pending nor overwrite a later attempt.
-		res, err := q.ExecContext(ctx, q.Rebind(`UPDATE rollbacks SET status = ?, attempts = ?, last_error = ?, finished_at = ?
-			WHERE id = ? AND status = 'pending' AND attempts < ?`),
-			status, o.Attempt, truncate(o.Err.Error(), 2000), finished, rb.ID, o.Attempt)
-		if err != nil {
-			return fmt.Errorf("record rollback %d failure: %w", rb.ID, err)
-		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
-		}
-		inc, err := r.incidents.GetTx(ctx, q, rb.IncidentID)
-		if err != nil {
-			return err
-		}
-		_, err = r.incidents.RecordTx(ctx, q, inc, incidents.Event{Actor: "firebreak", Kind: KindRollbackFailed, Text: text})
-		return err
-	})
-	if err != nil {
-		// The outbox already recorded the attempt; only the timeline line is missing.
-		slog.Error("recording a failed rollback attempt on the timeline", "rollback", p.RollbackID, "err", err)
-	}
-}
-
-func (r *Rollbacks) load(ctx context.Context, id int64) (Rollback, incidents.Incident, Deploy, error) {
-	var rb Rollback
-	err := r.db.R.GetContext(ctx, &rb, r.db.R.Rebind(`SELECT id, incident_id, deploy_id, status, requested_by, requested_at,
-		finished_at, attempts, last_error FROM rollbacks WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return rb, incidents.Incident{}, Deploy{}, fmt.Errorf("%w: rollback %d", ErrNotFound, id)
-	}
-	if err != nil {
-		return rb, incidents.Incident{}, Deploy{}, fmt.Errorf("read rollback %d: %w", id, err)
-	}
-	inc, err := r.incidents.Get(ctx, rb.IncidentID)
-	if err != nil {
-		return rb, inc, Deploy{}, err
-	}
-	d, err := getDeploy(ctx, r.db.R, rb.DeployID)
-	return rb, inc, d, err
-}
-
 // ForIncident lists the rollbacks of an incident.
 func (r *Rollbacks) ForIncident(ctx context.Context, incidentID int64) ([]Rollback, error) {
 	out := []Rollback{}
-	err := r.db.R.SelectContext(ctx, &out, r.db.R.Rebind(`SELECT id, incident_id, deploy_id, status, requested_by, requested_at,
-		finished_at, attempts, last_error FROM rollbacks WHERE incident_id = ? ORDER BY id`), incidentID)
+	err := r.db.R.SelectContext(ctx, &out, r.db.R.Rebind(`SELECT `+rollbackColumns+` FROM rollbacks WHERE incident_id = ? ORDER BY id`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("read rollbacks of incident %d: %w", incidentID, err)
 	}
@@ -331,8 +241,8 @@ func (r *Rollbacks) ForIncident(ctx context.Context, incidentID int64) ([]Rollba
 
 func getRollback(ctx context.Context, q store.Querier, incidentID, deployID int64) (Rollback, error) {
 	var rb Rollback
-	err := q.GetContext(ctx, &rb, q.Rebind(`SELECT id, incident_id, deploy_id, status, requested_by, requested_at, finished_at,
-		attempts, last_error FROM rollbacks WHERE incident_id = ? AND deploy_id = ?`), incidentID, deployID)
+	err := q.GetContext(ctx, &rb, q.Rebind(`SELECT `+rollbackColumns+` FROM rollbacks WHERE incident_id = ? AND deploy_id = ?`),
+		incidentID, deployID)
 	if err != nil {
 		return Rollback{}, fmt.Errorf("read rollback of incident %d deploy %d: %w", incidentID, deployID, err)
 	}
@@ -349,11 +259,4 @@ func rollbackTarget(d Deploy) string {
 		return *d.PreviousVersion
 	}
 	return "the previous version"
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

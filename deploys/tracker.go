@@ -200,11 +200,7 @@ func byline(d Deploy) string {
 	if d.Author != nil {
 		s += " by " + *d.Author
 	}
-	if d.Commit != nil {
-		c := *d.Commit
-		if len(c) > 12 {
-			c = c[:12]
-		}
+	if c := d.ShortCommit(); c != "" {
 		s += " (commit " + c + ")"
 	}
 	return s

@@ -24,7 +24,7 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 		d = min(d, maxB)
 		lowHalf, highHalf := false, false
 		for range 300 {
-			got := o.backoff(n)
+			got := o.kind("any").opts.backoff(n)
 			if got < d/2 || got > d {
 				t.Fatalf("backoff(%d) = %s, want within [%s, %s]", n, got, d/2, d)
 			}
@@ -41,7 +41,7 @@ func TestBackoffGrowsWithJitterAndCap(t *testing.T) {
 	// Spot checks of the exponent, written out.
 	for n, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond,
 		5: 1600 * time.Millisecond, 6: 3 * time.Second, 40: 3 * time.Second} {
-		if got := o.backoff(n); got < want/2 || got > want {
+		if got := o.kind("any").opts.backoff(n); got < want/2 || got > want {
 			t.Errorf("backoff(%d) = %s, want within [%s, %s]", n, got, want/2, want)
 		}
 	}

@@ -8,16 +8,18 @@ package outbox
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"time"
 
 	"firebreak/store"
+	"firebreak/text"
 )
+
+// maxLastError bounds the error kept with a job, in bytes.
+const maxLastError = 4000
 
 // Job is one unit of delivery work.
 type Job struct {
@@ -26,6 +28,9 @@ type Job struct {
 	Payload []byte `db:"payload"`
 	// Attempts counts tries so far, this one included while it runs.
 	Attempts int `db:"attempts"`
+	// CoalesceKey is the key of a job of a coalescing kind (EnqueueCoalescedTx); empty
+	// otherwise.
+	CoalesceKey string `db:"coalesce_key"`
 }
 
 // Handler delivers jobs of one kind. It says whether a failure is worth retrying, as
@@ -51,14 +56,16 @@ type FailureObserver interface {
 	Failed(ctx context.Context, job Job, o Outcome)
 }
 
-// Options tune delivery.
+// Options tune delivery. MaxAttempts, BaseBackoff, MaxBackoff and Lease are the defaults of
+// every kind; RegisterKind overrides them per kind.
 type Options struct {
 	Workers     int
 	MaxAttempts int
 	BaseBackoff time.Duration
 	MaxBackoff  time.Duration
 	// Lease is how long a claimed job is reserved; a worker that dies mid-job frees it when
-	// the lease ends. It must outlast the slowest handler.
+	// the lease ends. It must outlast the slowest handler, and it bounds how long a handler
+	// may run: its context ends with the lease.
 	Lease time.Duration
 	// Poll is how often idle workers look for due jobs.
 	Poll  time.Duration
@@ -95,52 +102,21 @@ func (o *Options) defaults() {
 
 // Outbox stores and delivers jobs.
 type Outbox struct {
-	db       *store.DB
-	opts     Options
-	mu       sync.RWMutex
-	handlers map[string]Handler
-	wake     chan struct{}
+	db    *store.DB
+	opts  Options
+	mu    sync.RWMutex
+	kinds map[string]kind
+	wake  chan struct{}
 }
 
 // New returns an Outbox; register handlers, then Run.
 func New(db *store.DB, opts Options) *Outbox {
 	opts.defaults()
-	return &Outbox{db: db, opts: opts, handlers: map[string]Handler{}, wake: make(chan struct{}, 1)}
+	return &Outbox{db: db, opts: opts, kinds: map[string]kind{}, wake: make(chan struct{}, 1)}
 }
 
-// Register sets the handler of a job kind.
-func (o *Outbox) Register(kind string, h Handler) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.handlers[kind] = h
-}
-
-// MaxAttempts is the configured attempt limit.
+// MaxAttempts is the default attempt limit of a kind.
 func (o *Outbox) MaxAttempts() int { return o.opts.MaxAttempts }
-
-// EnqueueTx writes a job in the caller's transaction. A non-empty dedupKey makes the job
-// unique: enqueueing the same key again does nothing and reports created=false.
-func (o *Outbox) EnqueueTx(ctx context.Context, q store.Querier, kind string, payload any, dedupKey string) (id int64, created bool, err error) {
-	raw, err := json.Marshal(payload)
-	if err != nil {
-		return 0, false, fmt.Errorf("encode %s job: %w", kind, err)
-	}
-	now := o.opts.Clock().UTC()
-	var key any
-	if dedupKey != "" {
-		key = dedupKey
-	}
-	err = q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO outbox_jobs (kind, payload, dedup_key, status, attempts, run_at, created_at, updated_at)
-		VALUES (?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING RETURNING id`), kind, string(raw), key, now, now, now).Scan(&id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return 0, false, fmt.Errorf("enqueue %s job: %w", kind, err)
-	}
-	if id == 0 {
-		return 0, false, nil
-	}
-	o.Wake()
-	return id, true, nil
-}
 
 // Wake tells an idle worker to look for jobs now rather than at its next poll.
 func (o *Outbox) Wake() {
@@ -201,17 +177,16 @@ func (o *Outbox) claim(ctx context.Context) (Job, bool, error) {
 	// A cheap read first, on the read pool: on SQLite an idle poll must not queue behind the
 	// single writer connection.
 	var due int
-	err := o.db.R.GetContext(ctx, &due, o.db.R.Rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM outbox_jobs
-		WHERE status = 'pending' AND run_at <= ? AND (locked_until IS NULL OR locked_until <= ?) LIMIT 1) d`), now, now)
+	err := o.db.R.GetContext(ctx, &due, o.db.R.Rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM outbox_jobs j
+		WHERE `+dueJob+` LIMIT 1) d`), now, now, now)
 	if err != nil || due == 0 {
 		return Job{}, false, err
 	}
 	var job Job
 	found := false
 	err = o.db.InTx(ctx, func(q store.Querier) error {
-		err := q.GetContext(ctx, &job, q.Rebind(`SELECT id, kind, payload, attempts FROM outbox_jobs
-			WHERE status = 'pending' AND run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
-			ORDER BY run_at, id LIMIT 1`+o.db.SkipLocked()), now, now)
+		err := q.GetContext(ctx, &job, q.Rebind(`SELECT id, kind, payload, attempts, COALESCE(coalesce_key, '') AS coalesce_key
+			FROM outbox_jobs j WHERE `+dueJob+` ORDER BY run_at, id LIMIT 1`+o.db.SkipLocked()), now, now, now)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
@@ -220,9 +195,14 @@ func (o *Outbox) claim(ctx context.Context) (Job, bool, error) {
 		}
 		job.Attempts++
 		_, err = q.ExecContext(ctx, q.Rebind(`UPDATE outbox_jobs SET locked_until = ?, attempts = ?, updated_at = ? WHERE id = ?`),
-			now.Add(o.opts.Lease), job.Attempts, now, job.ID)
+			now.Add(o.kind(job.Kind).opts.Lease), job.Attempts, now, job.ID)
 		if err != nil {
 			return fmt.Errorf("lease outbox job %d: %w", job.ID, err)
+		}
+		if job.CoalesceKey != "" {
+			if err := o.dropSupersededTx(ctx, q, job.Kind, job.CoalesceKey, job.ID, now); err != nil {
+				return err
+			}
 		}
 		found = true
 		return nil
@@ -230,34 +210,45 @@ func (o *Outbox) claim(ctx context.Context) (Job, bool, error) {
 	return job, found, err
 }
 
-// deliver runs the job's handler and records the outcome.
+// dueJob is the condition of a job a worker may claim now (three arguments, all now): pending,
+// due, not leased, and, for a coalescing kind, the newest job of its key with no other job of
+// that key in flight, so updates of one thing are delivered one at a time and never out of
+// order.
+const dueJob = `status = 'pending' AND run_at <= ? AND (locked_until IS NULL OR locked_until <= ?)
+	AND (coalesce_key IS NULL OR NOT EXISTS (SELECT 1 FROM outbox_jobs n
+		WHERE n.kind = j.kind AND n.coalesce_key = j.coalesce_key AND n.status = 'pending' AND n.id <> j.id
+		AND (n.id > j.id OR n.locked_until > ?)))`
+
+// deliver runs the job's handler and records the outcome. The handler's context does not end
+// when Run's does: a job in hand finishes (a command hook is not cut off halfway by a
+// shutdown) within its kind's lease, after which another worker may take it over anyway.
 func (o *Outbox) deliver(ctx context.Context, job Job) {
-	o.mu.RLock()
-	h := o.handlers[job.Kind]
-	o.mu.RUnlock()
-	var retry bool
-	var err error
-	if h == nil {
-		err = fmt.Errorf("no handler for job kind %q", job.Kind)
-	} else {
-		retry, err = safeHandle(ctx, h, job)
-	}
+	k := o.kind(job.Kind)
 	// Recording the outcome must happen even while shutting down.
 	rctx := context.WithoutCancel(ctx)
+	var retry bool
+	var err error
+	if k.handler == nil {
+		err = fmt.Errorf("no handler for job kind %q", job.Kind)
+	} else {
+		hctx, cancel := context.WithTimeout(rctx, k.opts.Lease)
+		retry, err = safeHandle(hctx, k.handler, job)
+		cancel()
+	}
 	if err == nil {
 		o.finish(rctx, job, "done", time.Time{}, "")
 		return
 	}
-	out := Outcome{Attempt: job.Attempts, MaxAttempts: o.opts.MaxAttempts, Err: err}
-	if retry && job.Attempts < o.opts.MaxAttempts {
-		out.NextAt = o.opts.Clock().UTC().Add(o.backoff(job.Attempts))
+	out := Outcome{Attempt: job.Attempts, MaxAttempts: k.opts.MaxAttempts, Err: err}
+	if retry && job.Attempts < k.opts.MaxAttempts {
+		out.NextAt = o.opts.Clock().UTC().Add(k.opts.backoff(job.Attempts))
 		o.finish(rctx, job, "pending", out.NextAt, err.Error())
 	} else {
 		out.GaveUp = true
 		o.finish(rctx, job, "dead", time.Time{}, err.Error())
 	}
 	o.opts.Log.Warn("outbox job failed", "id", job.ID, "kind", job.Kind, "attempt", job.Attempts, "gave_up", out.GaveUp, "err", err)
-	if fo, ok := h.(FailureObserver); ok {
+	if fo, ok := k.handler.(FailureObserver); ok {
 		fo.Failed(rctx, job, out)
 	}
 }
@@ -278,22 +269,11 @@ func (o *Outbox) finish(ctx context.Context, job Job, status string, runAt time.
 		runAt = now
 	}
 	_, err := o.db.W.ExecContext(ctx, o.db.W.Rebind(`UPDATE outbox_jobs SET status = ?, run_at = ?, locked_until = NULL,
-		last_error = ?, updated_at = ? WHERE id = ? AND attempts = ?`), status, runAt, lastErr, now, job.ID, job.Attempts)
+		last_error = ?, updated_at = ? WHERE id = ? AND attempts = ?`), status, runAt, text.CutBytes(lastErr, maxLastError), now, job.ID, job.Attempts)
 	if err != nil {
 		o.opts.Log.Error("outbox: recording a job's outcome failed; it runs again when its lease ends", "id", job.ID, "err", err)
 	}
 	if status == "pending" {
 		o.Wake()
 	}
-}
-
-// backoff is exponential from BaseBackoff, capped at MaxBackoff, with jitter between half
-// and all of it so retries of many jobs do not arrive together.
-func (o *Outbox) backoff(attempt int) time.Duration {
-	d := o.opts.BaseBackoff
-	for i := 1; i < attempt && d < o.opts.MaxBackoff; i++ {
-		d *= 2
-	}
-	d = min(d, o.opts.MaxBackoff)
-	return d/2 + rand.N(d/2+1)
 }

@@ -379,7 +379,8 @@ func TestIncidentShowsSuspectsAndRollbackRunsOnce(t *testing.T) {
 		}
 		// Read again: one GET reads the incident before its rollbacks, not in one snapshot.
 		_, _, detail = a.do("GET", path, a.reader, "")
-		if detail["status"] != "remediating" || detail["mitigated_at"] == nil {
+		// A rollback's success is a timeline line, not mitigation (PRODUCT.md "Incidents").
+		if detail["status"] != "remediating" || detail["mitigated_at"] != nil {
 			t.Fatalf("after the rollback: status %v, mitigated_at %v", detail["status"], detail["mitigated_at"])
 		}
 		time.Sleep(50 * time.Millisecond)

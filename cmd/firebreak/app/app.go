@@ -93,7 +93,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	a.Incidents = incidents.NewManager(a.DB, opts.Now)
 	a.Writes = wireGroupCommit(a.DB, a.Incidents, opts.Log)
 	hooks := rollbackHooks(cfg)
-	a.Outbox = wireOutbox(a.DB, cfg, hooks, opts)
+	a.Outbox = wireOutbox(a.DB, cfg, opts)
 	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
 	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
 	a.Web = wireWeb(a, opts.Log)
