@@ -53,7 +53,7 @@ func startPlatform(tb testing.TB, d store.Dialect) *platform {
 	// Warnings and errors only, as a production server would run: per-request debug lines
 	// would be measured too.
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.Build(ctx, cfg, app.Options{Log: logger})
+	a, err := app.Build(ctx, cfg, app.Options{Log: logger, WorkDir: tb.TempDir()})
 	if err != nil {
 		tb.Fatalf("build the platform: %v", err)
 	}

@@ -134,6 +134,19 @@ func (s *Store) AddStatic(name, plaintext string, scopes []Scope) {
 	})
 }
 
+// HasStaticAdmin reports whether a bootstrap token from the config file holds the admin
+// scope. serve then generates no admin token: the operator already has one.
+func (s *Store) HasStaticAdmin() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, st := range s.static {
+		if slices.Contains(st.principal.Scopes, Admin) {
+			return true
+		}
+	}
+	return false
+}
+
 // Authenticate returns the principal a token stands for, or ErrInvalidToken when the token
 // is empty or unknown. Static tokens are checked first, then recent successes, then the
 // database. Any other error is the database failing (see store.IsUnavailable).
@@ -223,8 +236,10 @@ func clonePrincipal(p Principal) Principal {
 
 // EnsureAdmin makes sure the database holds a token with the admin scope, so a fresh
 // install can be administered at all. If none exists it creates one named AdminName and
-// returns its plaintext with created=true (serve prints it once); otherwise it returns
-// created=false. Static tokens do not count: they vanish when the config changes.
+// returns its plaintext with created=true (serve writes it to a file readable by its owner
+// only); otherwise it returns created=false. Static tokens do not count here: they vanish
+// when the config changes; serve asks HasStaticAdmin first and skips this when the config
+// holds an admin token.
 func (s *Store) EnsureAdmin(ctx context.Context) (plaintext string, created bool, err error) {
 	exists, err := s.adminExists(ctx)
 	if err != nil || exists {

@@ -147,6 +147,24 @@ func TestStaticTokenAuthenticates(t *testing.T) {
 	})
 }
 
+// HasStaticAdmin is true only once a config token holding the admin scope is added.
+func TestHasStaticAdmin(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		s, _ := newStore(db)
+		if s.HasStaticAdmin() {
+			t.Fatal("no static tokens: HasStaticAdmin true")
+		}
+		s.AddStatic("alertmanager", "am-secret", []tokens.Scope{tokens.AlertsWrite, tokens.Read})
+		if s.HasStaticAdmin() {
+			t.Fatal("only an alerts:write,read static token: HasStaticAdmin true")
+		}
+		s.AddStatic("ops", "ops-secret", []tokens.Scope{tokens.Read, tokens.Admin})
+		if !s.HasStaticAdmin() {
+			t.Fatal("with an admin static token: HasStaticAdmin false")
+		}
+	})
+}
+
 func TestEnsureAdminCreatesOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()

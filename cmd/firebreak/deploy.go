@@ -14,36 +14,47 @@ import (
 	"time"
 )
 
-// runDeploy handles `firebreak deploy record ...`, the step a CI pipeline runs after a
-// deploy. It talks to the API (FIREBREAK_URL, FIREBREAK_TOKEN with deploys:write), so it
-// works from any runner that can reach Firebreak.
-func runDeploy(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "record" {
-		return errors.New("usage: firebreak deploy record --service S --env E --version V [--previous V0] [--commit SHA] [--url U] [--author A]")
-	}
-	fs := flag.NewFlagSet("deploy record", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	body := map[string]string{}
-	for _, f := range []struct{ flag, field, help string }{
-		{"service", "service", "service deployed (required)"},
-		{"env", "environment", "environment deployed to"},
-		{"version", "version", "version deployed (required)"},
-		{"previous", "previous_version", "version it replaced, the rollback target"},
-		{"commit", "commit", "commit SHA"},
-		{"url", "url", "link to the pipeline or release"},
-		{"author", "author", "who deployed"},
-		{"description", "description", "free text"},
-		{"started-at", "started_at", "RFC 3339 start time"},
-		{"finished-at", "finished_at", "RFC 3339 finish time (default: now)"},
-	} {
-		fs.Func(f.flag, f.help, func(v string) error { body[f.field] = v; return nil })
-	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
-	}
-	if body["service"] == "" || body["version"] == "" {
-		return errors.New("--service and --version are required")
-	}
+// deployFields maps each flag of deploy record to the API field it fills.
+var deployFields = []struct{ flag, field, help string }{
+	{"service", "service", "the `SERVICE` deployed, named as its alerts name it"},
+	{"env", "environment", "the environment deployed to (`ENV`, for example production)"},
+	{"version", "version", "the `VERSION` deployed"},
+	{"previous", "previous_version", "the version it replaced, `V0`: the rollback target"},
+	{"commit", "commit", "the commit `SHA` deployed"},
+	{"url", "url", "a `URL` of the pipeline run or the release"},
+	{"author", "author", "who deployed (`AUTHOR`)"},
+	{"description", "description", "free `TEXT` about the change"},
+	{"started-at", "started_at", "when the deploy started, an RFC 3339 `TIME`"},
+	{"finished-at", "finished_at", "when it finished, an RFC 3339 `TIME` (default: now)"},
+}
+
+var deployRecordCommand = &command{
+	path:     "deploy record",
+	summary:  "records a deploy from a CI pipeline, through the API",
+	required: []string{"service", "env", "version"},
+	about: `Talks to the API at FIREBREAK_URL with FIREBREAK_TOKEN, a token with the deploys:write
+scope, so it works from any runner that can reach Firebreak. Prints the deploy's id.`,
+	flags: func(fs *flag.FlagSet) runFunc {
+		values := make([]*string, len(deployFields))
+		for i, f := range deployFields {
+			values[i] = fs.String(f.flag, "", f.help)
+		}
+		return func(ctx context.Context, stdout io.Writer, _ []string) error {
+			body := map[string]string{}
+			for i, f := range deployFields {
+				if v := strings.TrimSpace(*values[i]); v != "" {
+					body[f.field] = v
+				}
+			}
+			return runDeployRecord(ctx, body, stdout)
+		}
+	},
+}
+
+// runDeployRecord posts the deploy, the step a CI pipeline runs after a deploy. It talks
+// to the API (FIREBREAK_URL, FIREBREAK_TOKEN with deploys:write), so it works from any
+// runner that can reach Firebreak. The required fields are checked before it is called.
+func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writer) error {
 	base, token := strings.TrimRight(os.Getenv("FIREBREAK_URL"), "/"), os.Getenv("FIREBREAK_TOKEN")
 	if base == "" || token == "" {
 		return errors.New("set FIREBREAK_URL and FIREBREAK_TOKEN (a token with the deploys:write scope)")

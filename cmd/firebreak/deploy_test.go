@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -56,7 +59,7 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 	dir := t.TempDir()
 	p := startServe(t, dir)
 	if p.token == "" {
-		t.Fatalf("serve printed no admin token: %s", p.out.String())
+		t.Fatalf("serve wrote no admin token: %s", p.out.String())
 	}
 
 	// The platform team makes the pipeline a token while Firebreak runs.
@@ -102,8 +105,8 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 		t.Errorf("deploy object has %d fields, want 11: %v", len(got), got)
 	}
 
-	// Without --env or --previous: optional, recorded as empty / null, finished now.
-	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "search", "--version", "7")
+	// Without --previous: optional, recorded as null, finished now.
+	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "search", "--env", "prod", "--version", "7")
 	if code != 0 {
 		t.Fatalf("minimal deploy record: exit %d, %q %q", code, out, errOut)
 	}
@@ -116,19 +119,19 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 	oneLine(t, "missing --version", errOut, "--version")
 
 	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_URL=" + p.base, "FIREBREAK_TOKEN=fb_not_a_real_token"},
-		"deploy", "record", "--service", "checkout", "--version", "1.4.3")
+		"deploy", "record", "--service", "checkout", "--env", "prod", "--version", "1.4.3")
 	if code == 0 {
 		t.Error("bad token: exit 0")
 	}
 	oneLine(t, "bad token", errOut, "401")
 
-	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_TOKEN=" + ci}, "deploy", "record", "--service", "checkout", "--version", "1.4.3")
+	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_TOKEN=" + ci}, "deploy", "record", "--service", "checkout", "--env", "prod", "--version", "1.4.3")
 	if code == 0 {
 		t.Error("FIREBREAK_URL unset: exit 0")
 	}
 	oneLine(t, "FIREBREAK_URL unset", errOut, "FIREBREAK_URL", "FIREBREAK_TOKEN")
 
-	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--version", "1.4.3",
+	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod", "--version", "1.4.3",
 		"--finished-at", time.Now().Add(time.Hour).UTC().Format(time.RFC3339))
 	if code == 0 {
 		t.Error("finished in the future: exit 0")
@@ -136,7 +139,7 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 	oneLine(t, "finished in the future", errOut, "400", "future")
 
 	_, errOut, code = runCLI(t, dir, []string{"FIREBREAK_URL=http://" + freeAddr(t), "FIREBREAK_TOKEN=" + ci},
-		"deploy", "record", "--service", "checkout", "--version", "1.4.3")
+		"deploy", "record", "--service", "checkout", "--env", "prod", "--version", "1.4.3")
 	if code == 0 {
 		t.Error("Firebreak unreachable: exit 0")
 	}
@@ -147,4 +150,40 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 		t.Fatalf("after the mistakes: %d deploys, want 2: %v", len(all), list)
 	}
 	p.stop()
+}
+
+// TestDeployRecordRefusesAMissingServiceEnvOrVersion: each of the three, missing or blank,
+// is refused with one line naming it, exit 2, before any request reaches the API.
+func TestDeployRecordRefusesAMissingServiceEnvOrVersion(t *testing.T) {
+	var requests atomic.Int64
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		requests.Add(1)
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer api.Close()
+	env := []string{"FIREBREAK_URL=" + api.URL, "FIREBREAK_TOKEN=fb_some_token"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--env", "prod", "--version", "1.4.2"}, "--service is required"},
+		{[]string{"--service", "checkout", "--version", "1.4.2"}, "--env is required"},
+		{[]string{"--service", "checkout", "--env", " ", "--version", "1.4.2"}, "--env is required"},
+		{[]string{"--service", "checkout", "--env", "prod"}, "--version is required"},
+		{[]string{"--env", "prod"}, "--service and --version are required"},
+		{nil, "--service, --env and --version are required"},
+	} {
+		out, errOut, code := runCLI(t, t.TempDir(), env, append([]string{"deploy", "record"}, c.args...)...)
+		if code != 2 || out != "" {
+			t.Errorf("deploy record %q: exit %d, stdout %q; want 2 and nothing", c.args, code, out)
+		}
+		oneLine(t, strings.Join(c.args, " "), errOut, c.want)
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("%d requests reached the API", n)
+	}
+	// Flags after nothing positional, in any order, still work.
+	if out, errOut, code := runCLI(t, t.TempDir(), env, "deploy", "record", "--version", "1", "--env", "prod", "--service", "s"); code == 2 {
+		t.Errorf("complete deploy record refused: %q %q", out, errOut)
+	}
 }

@@ -1,5 +1,6 @@
 // Command firebreak is the whole platform in one binary: `firebreak serve` runs it, the
-// other subcommands administer it. Each subcommand lives in its own file as a run function.
+// other subcommands administer it. Each subcommand lives in its own file as a command
+// value listed in commands (command.go); the usage texts are built from that list.
 package main
 
 import (
@@ -9,57 +10,72 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
-
-const usage = `firebreak: incident response and status pages for Alertmanager users
-
-Usage:
-  firebreak serve [--config firebreak.yaml]
-  firebreak migrate [--config firebreak.yaml]
-  firebreak token create --name N --scopes a,b [--config firebreak.yaml]
-  firebreak deploy record --service S --env E --version V [--previous V0] [--commit SHA] [--url U] [--author A]
-      (talks to the API: FIREBREAK_URL, FIREBREAK_TOKEN)
-  firebreak version
-`
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: logLevel()})))
-	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // run dispatches to a subcommand and returns the exit code.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
+		printMain(stderr)
+		return exitUsage
 	}
-	var err error
 	switch args[0] {
-	case "serve":
-		err = runServe(ctx, args[1:], stdout)
-	case "migrate":
-		err = runMigrate(ctx, args[1:], stdout)
-	case "token":
-		err = runToken(ctx, args[1:], stdout)
-	case "deploy":
-		err = runDeploy(ctx, args[1:], stdout)
-	case "version", "--version", "-v":
-		err = runVersion(stdout)
-	case "help", "--help", "-h":
-		fmt.Fprint(stdout, usage)
-		return 0
+	case "help", "-h", "--help", "-help":
+		return runHelp(args[1:], stdout, stderr)
+	case "--version", "-v":
+		args = append([]string{"version"}, args[1:]...)
+	}
+	c, groupName, rest := resolve(args)
+	switch {
+	case c != nil:
+		return c.execute(ctx, rest, stdout, stderr)
+	case groupName != "" && len(rest) > 0 && isHelpFlag(rest[0]):
+		printGroup(stdout, groupName)
+		return exitOK
+	case groupName != "" && len(rest) == 0:
+		fmt.Fprintf(stderr, "firebreak %s: which one?\n\n", groupName)
+		printGroup(stderr, groupName)
+		return exitUsage
+	case groupName != "":
+		fmt.Fprintf(stderr, "firebreak %s: unknown command %q\n\n", groupName, rest[0])
+		printGroup(stderr, groupName)
+		return exitUsage
 	default:
-		fmt.Fprintf(stderr, "firebreak: unknown command %q\n\n%s", args[0], usage)
-		return 2
+		fmt.Fprintf(stderr, "firebreak: unknown command %q\n\n", args[0])
+		printMain(stderr)
+		return exitUsage
 	}
-	if err != nil {
-		fmt.Fprintf(stderr, "firebreak %s: %v\n", args[0], err)
-		return 1
+}
+
+// runHelp handles `firebreak help [COMMAND]`: the usage of the command named, of a group
+// of commands, or of firebreak as a whole.
+func runHelp(words []string, stdout, stderr io.Writer) int {
+	if len(words) == 0 {
+		printMain(stdout)
+		return exitOK
 	}
-	return 0
+	c, groupName, rest := resolve(words)
+	switch {
+	case c != nil && len(rest) == 0:
+		c.printUsage(stdout)
+		return exitOK
+	case groupName != "" && len(rest) == 0:
+		printGroup(stdout, groupName)
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "firebreak help: no command %q\n\n", strings.Join(words, " "))
+	printMain(stderr)
+	return exitUsage
 }
 
 // logLevel reads FIREBREAK_LOG_LEVEL (debug, info, warn, error); info by default.

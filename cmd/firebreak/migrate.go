@@ -7,18 +7,26 @@ import (
 	"io"
 )
 
+var migrateCommand = &command{
+	path:    "migrate",
+	summary: "applies pending schema migrations (serve also does at start)",
+	about: `Creates the database when it does not exist yet (a SQLite file, or the tables in an
+empty PostgreSQL database) and prints the schema version reached.`,
+	flags: func(fs *flag.FlagSet) runFunc {
+		cfgPath := configFlag(fs)
+		return func(ctx context.Context, stdout io.Writer, _ []string) error {
+			return runMigrate(ctx, *cfgPath, stdout)
+		}
+	},
+}
+
 // runMigrate applies pending schema migrations and reports the version reached.
-func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
-	cfgPath := configFlag(fs)
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(*cfgPath)
+func runMigrate(ctx context.Context, cfgPath string, stdout io.Writer) error {
+	cfg, err := loadAdminConfig(cfgPath)
 	if err != nil {
 		return err
 	}
-	db, err := openDatabase(ctx, cfg)
+	db, err := createDatabase(ctx, cfg)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
@@ -46,8 +45,10 @@ type serveProc struct {
 	t     *testing.T
 	cmd   *exec.Cmd
 	base  string
-	token string
+	token string // the admin token this start generated, if it did
 	out   *syncBuffer
+	// stdout is what it printed on stdout, which systemd and Kubernetes keep.
+	stdout *syncBuffer
 }
 
 type syncBuffer struct {
@@ -69,33 +70,23 @@ func (s *syncBuffer) String() string {
 
 var tokenLine = regexp.MustCompile(`fb_[A-Za-z0-9_-]+`)
 
-// startServe runs serve in dir with env, waits until it is ready and returns it. The admin
-// token is read from its output when it prints one.
+// startServe runs serve in dir with env, waits until it is ready and returns it. When the
+// start generated an admin token, it is read from the admin-token file (which must exist
+// once /-/ready answers) and the file is removed, so a later start's token is its own.
+// Nothing token-like may appear on stdout.
 func startServe(t *testing.T, dir string, env ...string) *serveProc {
 	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary, "serve")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append(env, "FIREBREAK_LISTEN="+addr)...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProc{t: t, cmd: cmd, base: "http://" + addr, out: &syncBuffer{}}
+	p := &serveProc{t: t, cmd: cmd, base: "http://" + addr, out: &syncBuffer{}, stdout: &syncBuffer{}}
 	cmd.Stderr = p.out
+	cmd.Stdout = p.stdout
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	tokens := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := tokenLine.FindString(sc.Text()); m != "" {
-				tokens <- m
-			}
-		}
-	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		resp, err := http.Get(p.base + "/-/ready")
@@ -110,11 +101,51 @@ func startServe(t *testing.T, dir string, env ...string) *serveProc {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	select {
-	case p.token = <-tokens:
-	case <-time.After(200 * time.Millisecond):
+	file := adminTokenFile(t, dir, env)
+	if raw, err := os.ReadFile(file); err == nil {
+		p.token = strings.TrimSpace(string(raw))
+		if !tokenLine.MatchString(p.token) {
+			t.Fatalf("%s holds %q, not a token", file, raw)
+		}
+		if st, err := os.Stat(file); err != nil {
+			t.Fatal(err)
+		} else if st.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: mode %v, want 0600", file, st.Mode().Perm())
+		}
+		if !strings.Contains(p.out.String(), "file="+file) {
+			t.Fatalf("the log does not name %s:\n%s", file, p.out.String())
+		}
+		if err := os.Remove(file); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if tokenLine.MatchString(p.stdout.String()) {
+		t.Fatalf("serve printed a token on stdout: %q", p.stdout.String())
 	}
 	return p
+}
+
+// adminTokenFile is where serve in dir with env writes a generated admin token: beside the
+// SQLite database, or in dir for PostgreSQL.
+func adminTokenFile(t *testing.T, dir string, env []string) string {
+	t.Helper()
+	dbURL := filepath.Join("data", "firebreak.db")
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "FIREBREAK_DATABASE_URL="); ok {
+			dbURL = v
+		}
+	}
+	if strings.HasPrefix(dbURL, "postgres") {
+		return filepath.Join(dir, "admin-token")
+	}
+	path, err := store.SQLitePath(dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return filepath.Join(filepath.Dir(path), "admin-token")
 }
 
 // stop sends SIGTERM and waits for a clean exit.
@@ -157,7 +188,7 @@ func TestServeKeepsIncidentsAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	first := startServe(t, dir)
 	if first.token == "" {
-		t.Fatalf("first start printed no admin token: %s", first.out.String())
+		t.Fatalf("first start wrote no admin token: %s", first.out.String())
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data", "firebreak.db")); err != nil {
 		t.Fatalf("default database file: %v", err)
@@ -174,7 +205,7 @@ func TestServeKeepsIncidentsAcrossRestart(t *testing.T) {
 
 	second := startServe(t, dir)
 	if second.token != "" {
-		t.Fatalf("second start printed a new admin token")
+		t.Fatalf("second start wrote a new admin token")
 	}
 	code, got := second.call("GET", "/api/v1/incidents/"+id, first.token, "")
 	if code != 200 || got["status"] != "resolved" || got["title"] != "Checkout down" || len(got["timeline"].([]any)) != 2 {

@@ -1,17 +1,16 @@
 // Package serve runs `firebreak serve` as a child process for the load programs in bench/
 // (incidentload, alertload, rollbacklatency): it builds the binary when none is given,
 // starts the server on a free loopback port with FIREBREAK_LISTEN and
-// FIREBREAK_DATABASE_URL, reads the admin token it prints once on stdout, waits for
-// GET /-/ready, samples its resident set size and CPU time from /proc, and stops it with
-// SIGTERM, an unclean exit being an error.
+// FIREBREAK_DATABASE_URL, waits for GET /-/ready, reads the admin token it writes on its
+// first start to the admin-token file (beside a SQLite database, in Dir for PostgreSQL),
+// samples its resident set size and CPU time from /proc, and stops it with SIGTERM, an
+// unclean exit being an error.
 package serve
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -23,11 +22,13 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"firebreak/store"
 )
 
 // Time limits of the server's life cycle.
 const (
-	StartTimeout = 60 * time.Second // token printed and /-/ready answering 200
+	StartTimeout = 60 * time.Second // /-/ready answering 200
 	StopTimeout  = 30 * time.Second // SIGTERM to exit, before SIGKILL
 	RSSEvery     = 100 * time.Millisecond
 )
@@ -35,8 +36,11 @@ const (
 // logTailBytes is how much of the end of the server's stderr an error message carries.
 const logTailBytes = 4000
 
-// tokenPattern finds the admin token `firebreak serve` prints once on first start.
-var tokenPattern = regexp.MustCompile(`\bfb_[A-Za-z0-9_-]{20,}`)
+// tokenPattern is the shape of the admin token `firebreak serve` writes on first start.
+var tokenPattern = regexp.MustCompile(`^fb_[A-Za-z0-9_-]{20,}$`)
+
+// adminTokenFile is the file name `firebreak serve` writes its generated admin token to.
+const adminTokenFile = "admin-token"
 
 // Options say how to start the child.
 type Options struct {
@@ -51,7 +55,7 @@ type Options struct {
 // Child is one running `firebreak serve`.
 type Child struct {
 	Base    string // http://127.0.0.1:port, no trailing slash
-	Token   string // the admin token it printed
+	Token   string // the admin token it generated
 	LogPath string // its stderr
 
 	cmd     *exec.Cmd
@@ -67,9 +71,9 @@ type Child struct {
 	hwm          int64 // VmHWM read just before SIGTERM, bytes
 }
 
-// Start starts `firebreak serve` in o.Dir on a free loopback port, reads the admin token
-// it prints and waits until it is ready. On error the child is stopped and the error
-// carries the end of its log.
+// Start starts `firebreak serve` in o.Dir on a free loopback port on a fresh database,
+// waits until it is ready and reads the admin token it generated. On error the child is
+// stopped and the error carries the end of its log.
 func Start(ctx context.Context, o Options) (*Child, error) {
 	addr, err := freeLoopbackAddr()
 	if err != nil {
@@ -90,30 +94,12 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 	// Later entries win, so these override whatever FIREBREAK_* the caller has set.
 	c.cmd.Env = append(os.Environ(), "FIREBREAK_LISTEN="+addr, "FIREBREAK_DATABASE_URL="+o.DBURL)
 	c.cmd.Env = append(c.cmd.Env, o.Env...)
-	c.cmd.Stderr = logFile
-	stdout, err := c.cmd.StdoutPipe()
-	if err != nil {
-		logFile.Close()
-		return nil, err
-	}
+	// Stdout too: serve prints nothing there, but whatever it prints belongs in the log.
+	c.cmd.Stdout, c.cmd.Stderr = logFile, logFile
 	if err := c.cmd.Start(); err != nil {
 		logFile.Close()
 		return nil, fmt.Errorf("start %s serve: %w", o.Bin, err)
 	}
-	tokens := make(chan string, 1)
-	go func() {
-		// Read stdout to the end so the child never blocks writing to it.
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if tok := tokenPattern.FindString(sc.Text()); tok != "" {
-				select {
-				case tokens <- tok:
-				default:
-				}
-			}
-		}
-		_, _ = io.Copy(io.Discard, stdout)
-	}()
 	go func() {
 		c.waitErr = c.cmd.Wait()
 		logFile.Close()
@@ -126,16 +112,11 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 	}
 	deadline := time.NewTimer(StartTimeout)
 	defer deadline.Stop()
-	select {
-	case c.Token = <-tokens:
-	case <-c.exited:
-		return fail(fmt.Errorf("firebreak serve exited before printing its admin token: %v", c.waitErr))
-	case <-deadline.C:
-		return fail(fmt.Errorf("firebreak serve printed no admin token (fb_...) within %s", StartTimeout))
-	case <-ctx.Done():
-		return fail(ctx.Err())
-	}
 	if err := c.waitReady(ctx, deadline.C); err != nil {
+		return fail(err)
+	}
+	// serve writes the file before /-/ready answers.
+	if c.Token, err = readAdminToken(tokenFilePath(o.Dir, o.DBURL)); err != nil {
 		return fail(err)
 	}
 	if o.SampleRSS {
@@ -143,6 +124,36 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 		go c.sampleRSS()
 	}
 	return c, nil
+}
+
+// tokenFilePath is where serve, run in dir on the database dbURL, writes a generated
+// admin token: beside a SQLite database, or in dir for PostgreSQL.
+func tokenFilePath(dir, dbURL string) string {
+	lower := strings.ToLower(dbURL)
+	if strings.HasPrefix(lower, "postgres://") || strings.HasPrefix(lower, "postgresql://") {
+		return filepath.Join(dir, adminTokenFile)
+	}
+	path, err := store.SQLitePath(dbURL)
+	if err != nil {
+		path = dbURL // serve fails to start on it and says why
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(dir, path)
+	}
+	return filepath.Join(filepath.Dir(path), adminTokenFile)
+}
+
+// readAdminToken reads the admin token serve wrote to path.
+func readAdminToken(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("read the admin token firebreak serve generates on a fresh database: %w", err)
+	}
+	tok := strings.TrimSpace(string(raw))
+	if !tokenPattern.MatchString(tok) {
+		return "", fmt.Errorf("%s holds no admin token (fb_...)", path)
+	}
+	return tok, nil
 }
 
 // waitReady polls GET /-/ready until it answers 200.

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"sync"
@@ -34,8 +33,10 @@ const ShutdownGrace = 20 * time.Second
 
 // Options are what the caller decides beyond the config file.
 type Options struct {
-	// Stdout receives the admin token printed once on the first start; discarded when nil.
-	Stdout io.Writer
+	// WorkDir is where the generated admin token's file goes when the database is
+	// PostgreSQL (with SQLite it goes beside the database file); the working folder when
+	// empty.
+	WorkDir string
 	// Log is every service's logger; slog.Default() when nil.
 	Log *slog.Logger
 	// Now is every service's clock; time.Now when nil.
@@ -69,9 +70,6 @@ type App struct {
 // yet: Run starts the background work and the listener. On error, whatever Build opened is
 // closed again.
 func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err error) {
-	if opts.Stdout == nil {
-		opts.Stdout = io.Discard
-	}
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
@@ -97,7 +95,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
 	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
 	a.Web = wireWeb(a, opts.Log)
-	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, cfg, opts.Log); err != nil {
+	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, a.Tokens, cfg, opts.Log); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -136,6 +134,7 @@ func (a *App) Run(ctx context.Context) error {
 	serveErr := a.serve(ctx)
 	stopScheduler()
 	stopOutbox()
+	a.flushTokenUsage()
 	if err := a.Close(); err != nil {
 		return errors.Join(serveErr, err)
 	}
@@ -143,6 +142,16 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Info("stopped")
 	}
 	return serveErr
+}
+
+// flushTokenUsage writes the tokens' last use gathered since the scheduled flush, so the
+// requests of the last 30 s before a stop show in `firebreak token list`.
+func (a *App) flushTokenUsage() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Tokens.FlushUsage(ctx); err != nil {
+		a.log.Warn("shutdown: could not record the tokens' last use", "err", err)
+	}
 }
 
 // start runs fn in a goroutine until the returned stop is called; stop waits for fn.

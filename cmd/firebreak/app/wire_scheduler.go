@@ -13,6 +13,7 @@ import (
 	"firebreak/outbox"
 	"firebreak/scheduler"
 	"firebreak/store"
+	"firebreak/tokens"
 )
 
 // The retention clean-up: every minute, at second 0 so every replica ticks together and
@@ -25,11 +26,25 @@ const (
 	retentionBatch = 5000
 )
 
+// The token usage flush: every replica writes the last-use times it gathered in memory
+// (a write per request would put the token table on Alertmanager's hot path), every 30 s
+// and once more at shutdown (App.Run).
+const (
+	TokenUsageJob  = "token-usage"
+	tokenUsageSpec = "*/30 * * * * *"
+)
+
 // wireScheduler registers the periodic jobs; Run starts them.
-func wireScheduler(db *store.DB, reg prometheus.Registerer, cfg config.Config, log *slog.Logger) (*scheduler.Scheduler, error) {
+func wireScheduler(db *store.DB, reg prometheus.Registerer, ts *tokens.Store, cfg config.Config, log *slog.Logger) (*scheduler.Scheduler, error) {
 	s := scheduler.New(db, scheduler.Options{Log: log, Registry: reg})
+	err := s.Add(scheduler.Job{Name: TokenUsageJob, Spec: tokenUsageSpec, RunLocal: func(ctx context.Context, _ time.Time) error {
+		return ts.FlushUsage(ctx)
+	}})
+	if err != nil {
+		return nil, fmt.Errorf("schedule %s: %w", TokenUsageJob, err)
+	}
 	keep := time.Duration(cfg.Retention.DeliveredJobs)
-	err := s.Add(scheduler.Job{Name: RetentionJob, Spec: retentionSpec, Run: func(ctx context.Context, q store.Querier, at time.Time) error {
+	err = s.Add(scheduler.Job{Name: RetentionJob, Spec: retentionSpec, Run: func(ctx context.Context, q store.Querier, at time.Time) error {
 		return cleanUp(ctx, q, at.Add(-keep), log)
 	}})
 	if err != nil {
