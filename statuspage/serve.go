@@ -30,9 +30,9 @@ var (
 // site: a map lookup and a few headers, whatever the snapshot holds.
 func (s *Server) serveSite(c *fiber.Ctx) error {
 	req := &c.Request().Header
-	if req.ContentLength() != 0 {
+	if n := req.ContentLength(); n > 0 || n == -1 {
 		// No page takes a body; it was not read, so the connection cannot carry another
-		// request.
+		// request. (-1 is a chunked body; -2 and 0 mean none.)
 		c.Context().SetConnectionClose()
 	}
 	switch {

@@ -1,11 +1,13 @@
 package statuspage
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -347,3 +349,37 @@ func TestBrokenSavedSnapshotStopsTheStart(t *testing.T) {
 }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// Pages keep the connection open for the next request (a GET carries no body); a request
+// that came with a body nobody reads closes it, so its bytes are never taken for a request.
+func TestPagesKeepConnectionsAlive(t *testing.T) {
+	ls := startServer(t, t.TempDir(), testkit.NewClock(fixtureTime))
+	conn, err := net.Dial("tcp", strings.TrimPrefix(ls.base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	r := bufio.NewReader(conn)
+	for i, path := range []string{"/", "/api/v2/status.json", "/history"} {
+		io.WriteString(conn, "GET "+path+" HTTP/1.1\r\nHost: status\r\n\r\n")
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("request %d on one connection: %v", i+1, err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Close {
+			t.Fatalf("GET %s: %d, connection closed: %v", path, resp.StatusCode, resp.Close)
+		}
+	}
+	io.WriteString(conn, "GET / HTTP/1.1\r\nHost: status\r\nContent-Length: 40000\r\n\r\n"+strings.Repeat("x", 40000))
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if !resp.Close {
+		t.Error("a GET with an unread body left the connection open")
+	}
+}
