@@ -57,7 +57,7 @@ func feedContent(e event) string {
 		for i, c := range e.Components {
 			names[i] = html.EscapeString(c.Name)
 		}
-		b.WriteString("<p>This incident affected: " + strings.Join(names, ", ") + ".</p>")
+		b.WriteString("<p>Affected components: " + strings.Join(names, ", ") + ".</p>")
 	}
 	return b.String()
 }

@@ -243,3 +243,32 @@ func TestEmptySiteIsOperational(t *testing.T) {
 		t.Errorf("page id %q is not 12 lowercase base36 characters", id)
 	}
 }
+
+// A push that changes nothing public (the platform pushes every minute) leaves the v2
+// JSON byte for byte the same, so clients revalidating with the ETag get 304.
+func TestV2UnchangedAcrossPushesWithoutChanges(t *testing.T) {
+	s := fixture(t)
+	first, err := Render(s, Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sequence++
+	s.GeneratedAt = s.GeneratedAt.Add(time.Minute)
+	second, err := Render(s, Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range V2Paths {
+		a, _ := first.Get(p)
+		b, _ := second.Get(p)
+		if a.ETag != b.ETag {
+			t.Errorf("%s changed between two pushes of the same page", p)
+		}
+	}
+	// The front page says when it was last updated, so it does change.
+	a, _ := first.Get("/")
+	b, _ := second.Get("/")
+	if a.ETag == b.ETag {
+		t.Error("the front page did not change although its last-updated time did")
+	}
+}
