@@ -185,3 +185,24 @@ func TestStatusServerUsageAndConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// A saved snapshot that cannot be read stops the command, naming the file, rather than
+// serve an empty page in its place.
+func TestStatusServerStopsOnABrokenSavedSnapshot(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	os.MkdirAll(data, 0o700)
+	os.WriteFile(filepath.Join(data, "snapshot.json"), []byte("{not json"), 0o600)
+	cfg := filepath.Join(dir, "status.yaml")
+	os.WriteFile(cfg, []byte("listen: "+statusAddr(t)+"\ndata_dir: "+data+"\npush_secret_env: FB_TEST_STATUS_SECRET\n"), 0o600)
+	t.Setenv("FB_TEST_STATUS_SECRET", "s3cret")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := runStatusServer(ctx, []string{"--config", cfg}, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(data, "snapshot.json")) {
+		t.Errorf("runStatusServer = %v, want an error naming the saved snapshot", err)
+	}
+	if ctx.Err() != nil {
+		t.Error("it ran until the timeout instead of stopping")
+	}
+}
