@@ -18,41 +18,49 @@ import (
 // statusServerGrace bounds how long requests in flight may take after SIGTERM.
 const statusServerGrace = 10 * time.Second
 
-const statusServerUsage = `Usage: firebreak status-server [--config status.yaml]
-
-Serves the public status page on its own, meant for another host than the platform: it
-receives signed snapshots (POST /api/push), keeps the last one in data_dir and serves the
-page, its history, feeds and Statuspage's v2 JSON from memory.
+// statusServerCommand is `firebreak status-server`.
+var statusServerCommand = &command{
+	path:    "status-server",
+	summary: "serves the public status page on its own, meant for another host than the platform",
+	about: `It receives signed snapshots from the platform (POST /api/push), keeps the last one in
+data_dir and serves the page, its history, feeds and Statuspage's v2 JSON from memory; it
+keeps serving when the platform is down. It opens nothing of the platform.
 
 status.yaml (every key optional):
   listen: 127.0.0.1:8081               # address to serve on
   data_dir: status-data                # where the last snapshot is kept
   push_secret_env: STATUS_PUSH_SECRET  # environment variable holding the shared push secret
   title: Status                        # title until the first push brings one
-  public_url: http://<listen>          # the page's address (Statuspage's page.url)
-
-Flags:
-`
-
-// runStatusServer runs `firebreak status-server` until ctx is cancelled (SIGINT or
-// SIGTERM). It opens nothing of the platform: its own config file, its own data folder.
-// -h prints the usage to stdout and returns flag.ErrHelp.
-func runStatusServer(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("status-server", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	cfgPath := fs.String("config", "", "path to status.yaml (default: none, built-in defaults)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fmt.Fprint(stdout, statusServerUsage)
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
+  public_url: http://<listen>          # the page's address (Statuspage's page.url)`,
+	flags: func(fs *flag.FlagSet) runFunc {
+		cfgPath := fs.String("config", "", "path to status.yaml (default: none, built-in defaults)")
+		return func(ctx context.Context, _ io.Writer, _ []string) error {
+			return serveStatusPage(ctx, *cfgPath)
 		}
+	},
+}
+
+// runStatusServer parses status-server's command line and runs it, returning its error
+// (flag.ErrHelp after printing the usage to stdout for -h); the dispatcher does the same
+// through statusServerCommand.
+func runStatusServer(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, fn := statusServerCommand.flagSet()
+	positional, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		statusServerCommand.printUsage(stdout)
+	}
+	if err != nil {
 		return err
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q (see firebreak status-server -h)", fs.Args())
+	if len(positional) > 0 {
+		return fmt.Errorf("unexpected arguments %q (see firebreak status-server -h)", positional)
 	}
-	cfg, err := statuspage.LoadConfig(*cfgPath, os.Getenv)
+	return fn(ctx, stdout, nil)
+}
+
+// serveStatusPage runs the status-server until ctx is cancelled (SIGINT or SIGTERM).
+func serveStatusPage(ctx context.Context, cfgPath string) error {
+	cfg, err := statuspage.LoadConfig(cfgPath, os.Getenv)
 	if err != nil {
 		return err
 	}
