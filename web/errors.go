@@ -10,6 +10,7 @@ import (
 	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/postmortem"
 	"firebreak/store"
 )
 
@@ -31,12 +32,12 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, incidents.ErrInvalidTransition), errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
 		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved),
-		errors.Is(err, deploys.ErrWrongDeploy):
+		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen):
 		return http.StatusConflict
 	case errors.Is(err, store.ErrOverloaded), errors.Is(err, incidents.ErrContended):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid),
-		errors.Is(err, deploys.ErrInvalid):
+		errors.Is(err, deploys.ErrInvalid), errors.Is(err, postmortem.ErrInvalid):
 		return http.StatusBadRequest
 	case store.IsUnavailable(err):
 		return http.StatusServiceUnavailable

@@ -100,6 +100,9 @@ func (s *Server) apiRoutes(api *trustGroup) {
 	api.post("/incidents", small, s.require(tokens.IncidentsWrite), s.declareIncident)
 	api.get("/incidents/:id", s.require(tokens.Read), s.getIncident)
 	api.delete("/incidents/:id", s.require(tokens.Admin), s.deleteIncident)
+	if s.deps.Postmortems != nil {
+		s.postmortemRoutes(api) // before /incidents/:id/:action, which would otherwise match first
+	}
 	api.post("/incidents/:id/rollback", small, s.require(tokens.IncidentsWrite), s.requestRollback)
 	api.post("/incidents/:id/notes", small, s.require(tokens.IncidentsWrite), s.addNote)
 	api.post("/incidents/:id/:action", small, s.require(tokens.IncidentsWrite), s.transitionIncident)

@@ -14,6 +14,7 @@ import (
 	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/postmortem"
 	"firebreak/store"
 	"firebreak/tokens"
 	"firebreak/web/serving"
@@ -48,6 +49,9 @@ type Deps struct {
 	MaxWebhookBytes int
 	ReadTimeout     time.Duration
 	WriteTimeout    time.Duration
+
+	// Postmortems builds and edits postmortems; nil leaves the endpoints out.
+	Postmortems *postmortem.Service
 }
 
 // Server is the fiber application with its routes.

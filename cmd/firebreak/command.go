@@ -41,6 +41,7 @@ var commands = []*command{
 	tokenListCommand,
 	tokenRevokeCommand,
 	deployRecordCommand,
+	postmortemCommand,
 	statusServerCommand,
 	versionCommand,
 }

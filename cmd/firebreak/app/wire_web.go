@@ -17,6 +17,7 @@ func wireWeb(a *App, log *slog.Logger) *web.Server {
 		Alerts:          a.Alerts,
 		Deploys:         a.Tracker,
 		Rollbacks:       a.Rollbacks,
+		Postmortems:     wirePostmortems(a),
 		Auth:            a.Tokens,
 		Registry:        a.Registry,
 		Logger:          log,
