@@ -156,6 +156,7 @@ func alertOptions(cfg config.Config) alerts.Options {
 		EnvironmentLabels: cfg.Alerts.EnvironmentLabels,
 		SeverityMap:       sevs,
 		ReopenWindow:      time.Duration(cfg.Alerts.ReopenWindow),
+		GroupBy:           cfg.Alerts.GroupBy,
 	}
 }
 
