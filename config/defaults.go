@@ -20,7 +20,7 @@ const (
 	// generator URL) is about 1,000 bytes as JSON, so a 50,000-alert group
 	// is 47.4 MiB; 64 MiB leaves a third more for longer labels.
 	defaultAlertBodyBytes = 64 << 20
-	defaultAPIBodyBytes   = 1 << 20  // 1 MiB
+	defaultAPIBodyBytes   = 1 << 20 // 1 MiB
 
 	defaultOutboxAttempts = 8
 	defaultOutboxBackoff  = 5 * time.Minute
