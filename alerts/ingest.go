@@ -282,16 +282,24 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 }
 
 // resolveIfClear mitigates (and, if no person took it on, resolves) an incident once none
-// of its alerts fires. The incident is locked before the count, so an alert joining it at
-// the same moment from another transaction is either counted here or, arriving after the
-// resolve, finds it resolved and reopens it or opens another.
+// of its alerts fires. Before deciding, the incident is locked and its alerts counted again:
+// an alert joining it at the same moment from another transaction (which locks it too) is
+// then either counted here or, coming after the resolve, finds it resolved and reopens it
+// or opens another. A first count that finds alerts firing needs no lock: joining alerts
+// only add to it.
 func (in *Ingester) resolveIfClear(ctx context.Context, q store.Querier, id int64, at time.Time) error {
-	if err := in.incidents.LockRowTx(ctx, q, id); err != nil {
-		return err
-	}
 	n, err := firingCount(ctx, q, id)
 	if err != nil || n > 0 {
 		return err
+	}
+	if err := in.incidents.LockRowTx(ctx, q, id); err != nil {
+		return err
+	}
+	if in.db.Dialect == store.Postgres {
+		// A new statement sees what committed while the lock was awaited.
+		if n, err = firingCount(ctx, q, id); err != nil || n > 0 {
+			return err
+		}
 	}
 	_, err = in.incidents.AllAlertsResolvedTx(ctx, q, id, at)
 	return err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -35,7 +36,7 @@ var errGaveUp = errors.New("the request was cancelled before its batch ran")
 
 type batchItem struct {
 	ctx  context.Context
-	keys []string // grouping keys locked for the whole batch before any function runs
+	ids  []int32 // lock ids of the request's grouping keys (see LockKeys), sorted
 	fn   func(ctx context.Context, q Querier) error
 	done chan error
 }
@@ -60,17 +61,20 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q 
 	return g.DoLocked(ctx, nil, fn)
 }
 
-// DoLocked is Do for a function that needs the given keys locked (see LockKeys). The batch
-// locks the keys of all its requests at once, in one order, before running any of them:
-// locking per request would let two batches holding requests in opposite orders (the two
-// copies an Alertmanager HA pair sends to two replicas) each lock one and wait for the
-// other.
+// DoLocked is Do for a function that needs the given keys locked (see LockKeys). A batch
+// takes the keys of all its requests in one global order: locking in request order would
+// let two batches holding requests in opposite orders (the two copies an Alertmanager HA
+// pair sends to two replicas) each lock one and wait for the other, a deadlock. So the
+// batch takes all its requests' keys before running any of them.
 //
 // fn may run more than once (a batch is replayed when another of its requests fails, or
 // after a deadlock): it must start from its own input every time and keep nothing from an
 // earlier run but what it returns through its last one.
 func (g *GroupCommitter) DoLocked(ctx context.Context, keys []string, fn func(ctx context.Context, q Querier) error) error {
-	it := &batchItem{ctx: ctx, keys: keys, fn: fn, done: make(chan error, 1)}
+	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if len(keys) > 0 && g.db.Dialect == Postgres {
+		it.ids = lockIDs(keys)
+	}
 	// The read lock keeps Close from stopping the workers between the check and the send:
 	// an item queued after the workers drained the queue would wait forever.
 	g.closing.RLock()
@@ -208,16 +212,27 @@ func (g *GroupCommitter) commitIsolated(batch []*batchItem) {
 	}
 }
 
-// lockBatch locks the keys of every request of the batch whose caller is still waiting, in
-// one sorted order.
+// lockBatch takes the locks of every request of the batch whose caller still waits, all
+// at once in their global order, before any request runs.
 func lockBatch(q Querier, batch []*batchItem) error {
-	var keys []string
+	var ids []int32
 	for _, it := range batch {
 		if it.ctx.Err() == nil {
-			keys = append(keys, it.keys...)
+			ids = append(ids, it.ids...)
 		}
 	}
-	return LockKeys(context.Background(), q, keys)
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if err := lockEverything(context.Background(), q, len(ids) > MaxLockKeys); err != nil {
+		return err
+	}
+	if len(ids) > MaxLockKeys {
+		return nil
+	}
+	return lockEach(context.Background(), q, ids)
 }
 
 // runOne runs one function inside its own savepoint.

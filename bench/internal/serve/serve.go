@@ -46,6 +46,9 @@ type Options struct {
 	ConfigPath string   // when set, `serve --config ConfigPath`
 	Env        []string // more environment, after (so over) FIREBREAK_LISTEN and FIREBREAK_DATABASE_URL
 	SampleRSS  bool     // sample VmRSS every RSSEvery from ready to Stop (see SampledRSS)
+	// Replica: another child on the same database printed the admin token already, so this
+	// one prints none; Start does not wait for it (Token stays empty).
+	Replica bool
 }
 
 // Child is one running `firebreak serve`.
@@ -128,6 +131,7 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 	defer deadline.Stop()
 	select {
 	case c.Token = <-tokens:
+	case <-waitNone(o.Replica):
 	case <-c.exited:
 		return fail(fmt.Errorf("firebreak serve exited before printing its admin token: %v", c.waitErr))
 	case <-deadline.C:
@@ -143,6 +147,16 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 		go c.sampleRSS()
 	}
 	return c, nil
+}
+
+// waitNone is a closed channel when no token is to be waited for, else nil (never ready).
+func waitNone(replica bool) <-chan struct{} {
+	if !replica {
+		return nil
+	}
+	ch := make(chan struct{})
+	close(ch)
+	return ch
 }
 
 // waitReady polls GET /-/ready until it answers 200.
