@@ -29,4 +29,6 @@ CREATE TABLE grouping_locks (
 );
 DROP INDEX alerts_one_firing;
 DROP INDEX alerts_fingerprint_starts;
+-- The old key allows one row per start: keep the first of each, as SQLite's rebuild does.
+DELETE FROM alerts a USING alerts b WHERE a.fingerprint = b.fingerprint AND a.starts_at = b.starts_at AND a.id > b.id;
 ALTER TABLE alerts ADD CONSTRAINT alerts_fingerprint_starts_at_key UNIQUE (fingerprint, starts_at);

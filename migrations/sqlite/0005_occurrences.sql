@@ -66,6 +66,7 @@ CREATE TABLE alerts_rebuilt (
     repeats       INTEGER NOT NULL DEFAULT 0,
     UNIQUE (fingerprint, starts_at)
 );
+-- The old key allows one row per start: the first of each is kept.
 INSERT OR IGNORE INTO alerts_rebuilt SELECT id, fingerprint, starts_at, incident_id, status, alertname, labels, annotations,
     generator_url, group_key, ends_at, first_seen_at, last_seen_at, repeats FROM alerts;
 DROP TABLE alerts;
