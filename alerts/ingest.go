@@ -164,9 +164,20 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 	if err != nil {
 		return Result{}, err
 	}
+	// The others: new occurrences or late deliveries, told apart by the latest occurrence.
+	var others []string
+	for _, fp := range firing {
+		if _, ok := repeated[fp]; !ok {
+			others = append(others, fp)
+		}
+	}
+	latest, err := latestOccurrences(ctx, q, others)
+	if err != nil {
+		return Result{}, err
+	}
 	for i, a := range p.Alerts {
 		if a.Status == "firing" {
-			err = in.firing(ctx, q, s, p, a, fps[i], earliest[fps[i]], repeated, now)
+			err = in.firing(ctx, q, s, p, a, fps[i], earliest[fps[i]], repeated, latest, now)
 		} else {
 			err = in.resolved(ctx, q, s, a, fps[i], now)
 		}
@@ -188,7 +199,7 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 // (whatever startsAt it carries), a late delivery of its last resolved occurrence, or a new
 // occurrence.
 func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState, p Payload, a template.Alert, fp string,
-	startsAt time.Time, repeated map[string]firingOccurrence, now time.Time) error {
+	startsAt time.Time, repeated map[string]firingOccurrence, latest map[string]occurrenceEnd, now time.Time) error {
 	if s.handled[fp] {
 		s.res.Deduplicated++ // the same alert twice in one payload is one repeat
 		return nil
@@ -202,10 +213,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 		}
 		return nil
 	}
-	last, found, err := latestOccurrence(ctx, q, fp)
-	if err != nil {
-		return err
-	}
+	last, found := latest[fp]
 	// Not firing: a resolved occurrence whose end is not before this start is the one this
 	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
 	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
@@ -224,9 +232,11 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 
 // moveStartBack records that the fingerprint's firing occurrence started earlier than
 // stored (Alertmanager keeps the earliest start an HA Prometheus pair reports), and moves
-// the impact start of its incident back with it while the incident is open.
+// the impact start of its incident back with it while the incident is open. A start that
+// falls within an earlier, ended occurrence moves nothing: it is that one's, delivered late.
 func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, a template.Alert, fp string, occ firingOccurrence, startsAt time.Time) error {
-	if err := moveStart(ctx, q, fp, startsAt); err != nil {
+	moved, err := moveStart(ctx, q, fp, startsAt)
+	if err != nil || !moved {
 		return err
 	}
 	inc, err := in.incidents.GetTx(ctx, q, occ.incidentID)
@@ -261,12 +271,12 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	}
 	if id == 0 {
 		s.res.Deduplicated++
-		last, found, err := latestOccurrence(ctx, q, fp)
+		last, err := latestOccurrences(ctx, q, []string{fp})
 		if err != nil {
 			return err
 		}
-		if found {
-			s.touch(last.IncidentID)
+		if o, ok := last[fp]; ok {
+			s.touch(o.IncidentID)
 		}
 		return nil
 	}

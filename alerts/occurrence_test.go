@@ -117,9 +117,10 @@ func TestAfterAResolveLateDeliveriesAreIgnoredAndLaterStartsAreNew(t *testing.T)
 	})
 }
 
-// TestLateResolveOfAnEarlierOccurrenceLeavesTheFiringOneAlone: a resolved notification that
-// ended before the firing occurrence began is about an earlier one, delivered late.
-func TestLateResolveOfAnEarlierOccurrenceLeavesTheFiringOneAlone(t *testing.T) {
+// TestLateNotificationsOfAnEarlierOccurrenceLeaveTheFiringOneAlone: a resolved notification
+// that ended before the firing occurrence began, or a firing one that started before the
+// earlier occurrence ended, is about that earlier one, delivered late.
+func TestLateNotificationsOfAnEarlierOccurrenceLeaveTheFiringOneAlone(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db)
 		first := fire("HighLatency", "api", "production", "warning", t0.Add(-10*time.Minute))
@@ -133,9 +134,14 @@ func TestLateResolveOfAnEarlierOccurrenceLeavesTheFiringOneAlone(t *testing.T) {
 
 		res = r.ingest(payload("g-api", oldResolve))
 		wantResult(t, "the first resolve again", res, 1, 0, 1, 0)
+		res = r.ingest(payload("g-api", first))
+		wantResult(t, "the first firing again", res, 1, 0, 1, 0)
 		as := r.alertsOf(id)
-		if len(as) != 2 || as[1].Status != "firing" {
-			t.Fatalf("alerts %+v, want the second occurrence still firing", as)
+		if len(as) != 2 || as[1].Status != "firing" || !as[1].StartsAt.Equal(second.StartsAt) {
+			t.Fatalf("alerts %+v, want the second occurrence still firing from %s", as, second.StartsAt)
+		}
+		if inc := r.incident(id); !inc.ImpactStartedAt.Equal(first.StartsAt) || len(eventsOfKind(r.timeline(id), incidents.KindImpactStartMoved)) != 0 {
+			t.Fatalf("incident %+v, want its impact start unmoved", inc)
 		}
 		if inc := r.incident(id); inc.Status != incidents.Observing {
 			t.Fatalf("incident %+v, want observing: its alert fires", inc)

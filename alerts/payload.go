@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
@@ -113,7 +114,10 @@ func (p Payload) Clean() Payload {
 	for i, a := range p.Alerts {
 		labels, lok := cleanKV(a.Labels)
 		annots, aok := cleanKV(a.Annotations)
-		url := text.Clean(a.GeneratorURL)
+		url := a.GeneratorURL
+		if !storable(url) {
+			url = text.Clean(url)
+		}
 		if lok && aok && url == a.GeneratorURL {
 			continue
 		}
@@ -132,7 +136,7 @@ func (p Payload) Clean() Payload {
 func cleanKV(kv template.KV) (template.KV, bool) {
 	clean := true
 	for k, v := range kv {
-		if text.Clean(k) != k || text.Clean(v) != v {
+		if !storable(k) || !storable(v) {
 			clean = false
 			break
 		}
@@ -145,6 +149,20 @@ func cleanKV(kv template.KV) (template.KV, bool) {
 		out[text.Clean(k)] = text.Clean(v)
 	}
 	return out, false
+}
+
+// storable reports whether text.Clean would leave s as it is, looking at each byte once in
+// the common case of plain ASCII.
+func storable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return text.Clean(s[i:]) == s[i:]
+		}
+	}
+	return true
 }
 
 // Fingerprint is the alert's identity: the fingerprint Alertmanager sent, else the

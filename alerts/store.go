@@ -80,14 +80,22 @@ func markRepeats(ctx context.Context, q store.Querier, fps []string, now time.Ti
 	return out, nil
 }
 
-// moveStart moves the start of a fingerprint's firing occurrence back to startsAt.
-func moveStart(ctx context.Context, q store.Querier, fp string, startsAt time.Time) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`UPDATE alerts SET starts_at = ?
-		WHERE fingerprint = ? AND status = 'firing' AND starts_at > ?`), startsAt, fp, startsAt)
+// moveStart moves the start of a fingerprint's firing occurrence back to startsAt, and
+// reports whether it did. It does not move it to or before the end of an earlier occurrence
+// of the fingerprint: such a start belongs to that one (a late delivery).
+func moveStart(ctx context.Context, q store.Querier, fp string, startsAt time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE alerts SET starts_at = ?
+		WHERE fingerprint = ? AND status = 'firing' AND starts_at > ? AND NOT EXISTS (
+			SELECT 1 FROM alerts AS ended WHERE ended.fingerprint = alerts.fingerprint AND ended.status = 'resolved' AND ended.ends_at >= ?)`),
+		startsAt, fp, startsAt, startsAt)
 	if err != nil {
-		return fmt.Errorf("move the start of alert %s back: %w", fp, err)
+		return false, fmt.Errorf("move the start of alert %s back: %w", fp, err)
 	}
-	return nil
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("move the start of alert %s back: %w", fp, err)
+	}
+	return n == 1, nil
 }
 
 // markResolved resolves the firing occurrence of a fingerprint at endsAt, unless it began
@@ -108,28 +116,54 @@ func markResolved(ctx context.Context, q store.Querier, fp string, endsAt, now t
 
 // occurrenceEnd is the latest occurrence of a fingerprint.
 type occurrenceEnd struct {
-	IncidentID int64      `db:"incident_id"`
-	Status     string     `db:"status"`
-	EndsAt     *time.Time `db:"ends_at"`
+	IncidentID int64
+	Status     string
+	StartsAt   time.Time
+	EndsAt     *time.Time
 }
 
-// latestOccurrence returns the fingerprint's latest occurrence in any status, and whether
-// there is one.
-func latestOccurrence(ctx context.Context, q store.Querier, fp string) (occurrenceEnd, bool, error) {
-	var o occurrenceEnd
-	err := q.GetContext(ctx, &o, q.Rebind(`SELECT incident_id, status, ends_at FROM alerts
-		WHERE fingerprint = ? ORDER BY starts_at DESC, id DESC LIMIT 1`), fp)
-	if errors.Is(err, sql.ErrNoRows) {
-		return occurrenceEnd{}, false, nil
+// latestOccurrences returns the latest occurrence, in any status, of each fingerprint of fps
+// (given once each) that has one, in one statement per chunk. A fingerprint rarely has more
+// than a few occurrences, so reading them all is cheaper than a sorted probe per fingerprint.
+func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[string]occurrenceEnd, error) {
+	out := make(map[string]occurrenceEnd, len(fps))
+	for start := 0; start < len(fps); start += repeatChunk {
+		chunk := fps[start:min(start+repeatChunk, len(fps))]
+		args := make([]any, len(chunk))
+		for i, fp := range chunk {
+			args[i] = fp
+		}
+		rows, err := q.QueryContext(ctx, q.Rebind(`SELECT fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+			WHERE fingerprint IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var o occurrenceEnd
+			if err := rows.Scan(&fp, &o.IncidentID, &o.Status, &o.StartsAt, &o.EndsAt); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read alerts: %w", err)
+			}
+			// Occurrences of one fingerprint never overlap: the latest starts last.
+			if prev, ok := out[fp]; !ok || o.StartsAt.After(prev.StartsAt) {
+				o.StartsAt = o.StartsAt.UTC()
+				if o.EndsAt != nil {
+					t := o.EndsAt.UTC()
+					o.EndsAt = &t
+				}
+				out[fp] = o
+			}
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
 	}
-	if err != nil {
-		return occurrenceEnd{}, false, fmt.Errorf("read alert %s: %w", fp, err)
-	}
-	if o.EndsAt != nil {
-		t := o.EndsAt.UTC()
-		o.EndsAt = &t
-	}
-	return o, true, nil
+	return out, nil
 }
 
 // insertOccurrence stores a new firing occurrence in an incident.
