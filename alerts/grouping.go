@@ -63,9 +63,10 @@ func (in *Ingester) lockKeys(p Payload) []string {
 
 // openOccurrence stores a new firing occurrence in the incident it belongs to: the open
 // incident of its group, a recently resolved one reopened, or a new one.
-func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payloadState, p Payload, a template.Alert, fp string,
-	startsAt, now time.Time) (int64, error) {
-	g, service, env := in.group(p.GroupKey, a)
+func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string,
+	startsAt time.Time) (int64, error) {
+	now := s.now
+	g, service, env := in.group(s.p.GroupKey, a)
 	sev := in.severity(a)
 	name := a.Labels["alertname"]
 

@@ -119,6 +119,11 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 // payloadState is what one run of a payload accumulates. It is made afresh by every run, so
 // a replayed batch never sees what an earlier run left.
 type payloadState struct {
+	p          Payload
+	now        time.Time
+	earliest   map[string]time.Time        // start of each firing fingerprint: the earliest given
+	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires
+	latest     map[string]occurrenceEnd    // the others' latest occurrence, if any
 	res        Result
 	touched    map[int64]bool
 	cleared    map[int64]time.Time // incidents with a resolved alert → latest end
@@ -136,6 +141,7 @@ func (s *payloadState) touch(id int64) {
 
 func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
 	s := &payloadState{
+		p: p, now: now, earliest: map[string]time.Time{},
 		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
 		touched: map[int64]bool{}, cleared: map[int64]time.Time{}, seen: map[incidents.AlertGroup]incidents.Incident{},
 		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{},
@@ -143,7 +149,6 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 	fps := make([]string, len(p.Alerts))
 	// A payload may name one firing alert twice, with two starts: it is one occurrence
 	// starting at the earlier.
-	earliest := map[string]time.Time{}
 	var firing []string
 	for i, a := range p.Alerts {
 		fps[i] = Fingerprint(a)
@@ -151,35 +156,34 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 			continue
 		}
 		start := dbTime(a.StartsAt)
-		if t, ok := earliest[fps[i]]; !ok {
+		if t, ok := s.earliest[fps[i]]; !ok {
 			firing = append(firing, fps[i])
-			earliest[fps[i]] = start
+			s.earliest[fps[i]] = start
 		} else if start.Before(t) {
-			earliest[fps[i]] = start
+			s.earliest[fps[i]] = start
 		}
 	}
 	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
 	// all in one statement per chunk, and take the slow path only for the others.
-	repeated, err := markRepeats(ctx, q, firing, now)
-	if err != nil {
+	var err error
+	if s.repeated, err = markRepeats(ctx, q, firing, now); err != nil {
 		return Result{}, err
 	}
 	// The others: new occurrences or late deliveries, told apart by the latest occurrence.
 	var others []string
 	for _, fp := range firing {
-		if _, ok := repeated[fp]; !ok {
+		if _, ok := s.repeated[fp]; !ok {
 			others = append(others, fp)
 		}
 	}
-	latest, err := latestOccurrences(ctx, q, others)
-	if err != nil {
+	if s.latest, err = latestOccurrences(ctx, q, others); err != nil {
 		return Result{}, err
 	}
 	for i, a := range p.Alerts {
 		if a.Status == "firing" {
-			err = in.firing(ctx, q, s, p, a, fps[i], earliest[fps[i]], repeated, latest, now)
+			err = in.firing(ctx, q, s, a, fps[i])
 		} else {
-			err = in.resolved(ctx, q, s, a, fps[i], now)
+			err = in.resolved(ctx, q, s, a, fps[i])
 		}
 		if err != nil {
 			return Result{}, err
@@ -198,14 +202,14 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 // firing applies a firing notification: a repeat of the fingerprint's firing occurrence
 // (whatever startsAt it carries), a late delivery of its last resolved occurrence, or a new
 // occurrence.
-func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState, p Payload, a template.Alert, fp string,
-	startsAt time.Time, repeated map[string]firingOccurrence, latest map[string]occurrenceEnd, now time.Time) error {
+func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string) error {
 	if s.handled[fp] {
 		s.res.Deduplicated++ // the same alert twice in one payload is one repeat
 		return nil
 	}
 	s.handled[fp] = true
-	if occ, ok := repeated[fp]; ok {
+	startsAt := s.earliest[fp]
+	if occ, ok := s.repeated[fp]; ok {
 		s.res.Deduplicated++
 		s.touch(occ.incidentID)
 		if startsAt.Before(occ.startsAt) {
@@ -213,7 +217,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 		}
 		return nil
 	}
-	last, found := latest[fp]
+	last, found := s.latest[fp]
 	// Not firing: a resolved occurrence whose end is not before this start is the one this
 	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
 	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
@@ -221,7 +225,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 		s.touch(last.IncidentID)
 		return nil
 	}
-	id, err := in.openOccurrence(ctx, q, s, p, a, fp, startsAt, now)
+	id, err := in.openOccurrence(ctx, q, s, a, fp, startsAt)
 	if err != nil {
 		return err
 	}
@@ -254,7 +258,8 @@ func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, a templa
 // resolved applies a resolved notification: it resolves the fingerprint's firing
 // occurrence, whatever startsAt it carries, unless it ended before that occurrence began
 // (a late resolve of an earlier one).
-func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string, now time.Time) error {
+func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string) error {
+	now := s.now
 	startsAt := dbTime(a.StartsAt)
 	endsAt := dbTime(a.EndsAt)
 	if a.EndsAt.IsZero() || endsAt.After(now) {
