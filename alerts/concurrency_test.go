@@ -9,6 +9,7 @@ import (
 
 	"firebreak/alerts"
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -107,7 +108,7 @@ func TestTwoReplicasOpenOneIncident(t *testing.T) {
 	driver, dsn := storetest.DSN(t, store.Postgres)
 	ctx := context.Background()
 	var replicas [2]*rig
-	clock := &fakeClock{now: t0}
+	clock := testkit.NewClock(t0)
 	for i := range replicas {
 		db, err := store.Open(ctx, driver, dsn)
 		if err != nil {
@@ -147,7 +148,7 @@ func servingWorkers(db *store.DB) int {
 func TestHAPeersDeliverTheSamePayloadAtOnce(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		const peers, rounds, perPayload = 3, 10, 5
-		r := newRigWith(t, db, &fakeClock{now: t0}, servingWorkers(db))
+		r := newRigWith(t, db, testkit.NewClock(t0), servingWorkers(db))
 		for round := 0; round < rounds; round++ {
 			groupKey := fmt.Sprintf("g-ha-%d", round)
 			// Round 0 opens an incident; later rounds add new alerts to it, the path where

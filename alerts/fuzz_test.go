@@ -4,7 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"firebreak/alerts"
 )
@@ -37,6 +39,11 @@ func FuzzDecode(f *testing.F) {
 		f.Add([]byte(c.body))
 	}
 	f.Add([]byte(body(validAlertJSON)))
+	// NUL bytes and lone surrogates are taken and cleaned, never refused.
+	for _, b := range dirtyBodies {
+		f.Add([]byte(b))
+	}
+	f.Add([]byte(alertWith(`"service":"api"`, `"service":"a\u0000p\udc00i"`)))
 	// Valid fingerprints in unusual spellings: Fingerprint must still give the canonical form.
 	f.Add([]byte(alertWith(`0123456789abcdef`, `ABC`)))
 	f.Add([]byte(alertWith(`0123456789abcdef`, `000000000000000000000123456789abcdef`)))
@@ -73,6 +80,24 @@ func FuzzDecode(f *testing.F) {
 		}
 		if err := p.Validate(); err != nil {
 			t.Fatalf("Decode accepted what Validate refuses: %v", err)
+		}
+		// What ingestion stores is valid UTF-8 without NUL bytes, whatever was sent.
+		c := p.Clean()
+		storable := func(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+		if !storable(c.GroupKey) {
+			t.Fatalf("cleaned group key %q is not storable", c.GroupKey)
+		}
+		for i, a := range c.Alerts {
+			for _, kv := range []map[string]string{a.Labels, a.Annotations} {
+				for k, v := range kv {
+					if !storable(k) || !storable(v) {
+						t.Fatalf("alerts[%d]: cleaned %q=%q is not storable", i, k, v)
+					}
+				}
+			}
+			if !storable(a.GeneratorURL) {
+				t.Fatalf("alerts[%d]: cleaned generatorURL %q is not storable", i, a.GeneratorURL)
+			}
 		}
 	})
 }

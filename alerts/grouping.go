@@ -15,49 +15,97 @@ import (
 	"firebreak/store"
 )
 
-// openOccurrence stores a new firing occurrence in the incident it belongs to: the open
-// incident of its group, a recently resolved one reopened, or a new one.
-func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Payload, a template.Alert, fp string, startsAt, now time.Time, seen payloadIncidents) (int64, error) {
-	service := boundedName(firstLabel(a.Labels, in.opts.ServiceLabels))
-	env := boundedName(firstLabel(a.Labels, in.opts.EnvironmentLabels))
-	sev := in.severity(a)
-	name := a.Labels["alertname"]
-	groupKey := boundedKey(p.GroupKey)
-	key := [3]string{groupKey, service, env}
-
-	inc, err := seen.find(key)
-	if errors.Is(err, incidents.ErrNotFound) {
-		inc, err = in.incidents.FindOpenTx(ctx, q, groupKey, service, env)
+// group is the incident group of an alert (PRODUCT.md "Alerts", grouping): its service and
+// environment when it has a service label, else its Alertmanager group key; with
+// alerts.group_by: group_key, always the group key. It also returns the alert's service and
+// environment, which a new incident is opened with either way.
+func (in *Ingester) group(groupKey string, a template.Alert) (g incidents.AlertGroup, service, env string) {
+	service = boundedName(firstLabel(a.Labels, in.opts.ServiceLabels))
+	env = boundedName(firstLabel(a.Labels, in.opts.EnvironmentLabels))
+	g.GroupKey = boundedKey(groupKey)
+	switch {
+	case in.opts.GroupBy == GroupByGroupKey:
+		g.ByGroupKey = true
+	case service != "":
+		g.Service, g.Environment = service, env
 	}
-	if errors.Is(err, incidents.ErrNotFound) {
-		// Only the rare path that may open an incident takes the grouping locks, in a fixed
-		// order, then looks again: another replica may have opened it meanwhile.
-		for _, key := range lockKeys(groupKey, service, env) {
-			if err := in.incidents.LockGroupTx(ctx, q, key); err != nil {
-				return 0, err
+	return g, service, env
+}
+
+// groupLocks are the grouping locks of an alert's group: its own, and when grouped by group
+// key, its service's too, which recording a deploy takes (so that a deploy recorded while
+// the incident opens is matched with it).
+func groupLocks(g incidents.AlertGroup, service, env string) []string {
+	if g.ByGroupKey && service != "" {
+		return []string{g.LockKey(), incidents.ServiceLockKey(service, env)}
+	}
+	return []string{g.LockKey()}
+}
+
+// lockKeys are the grouping locks a payload needs: those of every group its alerts belong
+// to, resolved alerts included (they may resolve the group's incident). Every incident an
+// alert reaches belongs to one group, so a transaction holding these keys is alone on those
+// incidents among alert transactions. The group commit takes the keys of a whole batch at
+// once, in one order.
+func (in *Ingester) lockKeys(p Payload) []string {
+	seen := map[string]bool{}
+	var keys []string
+	for _, a := range p.Alerts {
+		for _, k := range groupLocks(in.group(p.GroupKey, a)) {
+			if !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
-		inc, err = in.incidents.FindOpenTx(ctx, q, groupKey, service, env)
 	}
+	return keys
+}
+
+// openOccurrence stores a new firing occurrence in the incident it belongs to: the open
+// incident of its group, a recently resolved one reopened, or a new one.
+func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string,
+	startsAt time.Time) (int64, error) {
+	now := s.now
+	g, service, env := in.group(s.p.GroupKey, a)
+	sev := in.severity(a)
+	name := a.Labels["alertname"]
+
+	// A webhook's alerts mostly share their group, so the lookup runs once per payload and
+	// group rather than once per new alert. FindOpenTx locks the incident (PostgreSQL): no
+	// one resolves it while the alert joins.
+	inc, ok := s.seen[g]
 	opened, reopened := false, false
-	if errors.Is(err, incidents.ErrNotFound) {
-		inc, opened, err = in.reopenOrOpen(ctx, q, groupKey, service, env, sev, a, startsAt, now)
-		reopened = err == nil && !opened
+	if !ok {
+		var err error
+		inc, err = in.incidents.FindOpenTx(ctx, q, g)
+		if errors.Is(err, incidents.ErrNotFound) {
+			// Only the rare path that may open an incident needs the group's lock. Ingest's
+			// batch holds it already; IngestTx's caller may not. Then look again: another
+			// replica may have opened it meanwhile.
+			if err := store.LockKeys(ctx, q, groupLocks(g, service, env)); err != nil {
+				return 0, err
+			}
+			inc, err = in.incidents.FindOpenTx(ctx, q, g)
+		}
+		if errors.Is(err, incidents.ErrNotFound) {
+			inc, opened, err = in.reopenOrOpen(ctx, q, g, service, env, sev, a, startsAt, now)
+			reopened = err == nil && !opened
+		}
+		if err != nil {
+			return 0, err
+		}
 	}
-	if err != nil {
-		return 0, err
-	}
-	seen[key] = inc
+	s.seen[g] = inc
 	stored := Alert{IncidentID: inc.ID, Fingerprint: fp, Alertname: name, Labels: a.Labels, Annotations: a.Annotations,
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
-	if err := insertOccurrence(ctx, q, &stored, groupKey, now); err != nil {
+	if err := insertOccurrence(ctx, q, &stored, g.GroupKey, now); err != nil {
 		return 0, err
 	}
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}
 	if !reopened { // the "reopened" event already names this alert
-		if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: "alertmanager",
+		if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
 			Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
 			return 0, err
 		}
@@ -67,31 +115,19 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, p Paylo
 		if err != nil {
 			return 0, err
 		}
-		seen[key] = raised
+		s.seen[g] = raised
 	}
 	return inc.ID, nil
 }
 
-// payloadIncidents remembers, within one payload, the incident each grouping key led to.
-// A webhook's alerts share its groupKey and mostly its service, so the lookup runs once per
-// payload rather than once per new alert.
-type payloadIncidents map[[3]string]incidents.Incident
-
-func (p payloadIncidents) find(key [3]string) (incidents.Incident, error) {
-	if inc, ok := p[key]; ok && inc.Open() {
-		return inc, nil
-	}
-	return incidents.Incident{}, incidents.ErrNotFound
-}
-
 // reopenOrOpen reopens the group's incident resolved within the reopen window, or opens a
 // new one. It reports whether it opened a new incident (false: it reopened one).
-func (in *Ingester) reopenOrOpen(ctx context.Context, q store.Querier, groupKey, service, env string, sev incidents.Severity,
-	a template.Alert, startsAt, now time.Time) (incidents.Incident, bool, error) {
+func (in *Ingester) reopenOrOpen(ctx context.Context, q store.Querier, g incidents.AlertGroup, service, env string,
+	sev incidents.Severity, a template.Alert, startsAt, now time.Time) (incidents.Incident, bool, error) {
 	if in.opts.ReopenWindow > 0 {
-		prev, err := in.incidents.FindReopenableTx(ctx, q, groupKey, service, env, now.Add(-in.opts.ReopenWindow))
+		prev, err := in.incidents.FindReopenableTx(ctx, q, g, now.Add(-in.opts.ReopenWindow))
 		if err == nil {
-			inc, err := in.incidents.TransitionTx(ctx, q, prev.ID, incidents.ReopenByAlerts, "alertmanager",
+			inc, err := in.incidents.TransitionTx(ctx, q, prev.ID, incidents.ReopenByAlerts, incidents.ActorAlertmanager,
 				"alert "+describeAlert(a)+" fired "+now.Sub(*prev.ResolvedAt).Round(time.Second).String()+" after the incident was resolved.")
 			return inc, false, err
 		}
@@ -101,8 +137,8 @@ func (in *Ingester) reopenOrOpen(ctx context.Context, q store.Querier, groupKey,
 	}
 	inc := incidents.Incident{Title: title(a, service), Status: incidents.Observing, Severity: sev, Service: service,
 		Environment: env, Summary: a.Annotations["description"], ImpactStartedAt: startsAt, OpenedAt: now, UpdatedAt: now}
-	if groupKey != "" {
-		inc.GroupKey = &groupKey
+	if g.GroupKey != "" {
+		inc.GroupKey = &g.GroupKey
 	}
 	if inc.ImpactStartedAt.After(now) {
 		inc.ImpactStartedAt = now
@@ -110,7 +146,7 @@ func (in *Ingester) reopenOrOpen(ctx context.Context, q store.Querier, groupKey,
 	if len([]rune(inc.Summary)) > incidents.MaxSummary {
 		inc.Summary = string([]rune(inc.Summary)[:incidents.MaxSummary])
 	}
-	err := in.incidents.CreateTx(ctx, q, &inc, incidents.Event{At: now, Actor: "alertmanager", Kind: incidents.KindOpened,
+	err := in.incidents.CreateTx(ctx, q, &inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager, Kind: incidents.KindOpened,
 		Text: "Opened by Alertmanager: alert " + describeAlert(a) + " is firing."})
 	return inc, true, err
 }
@@ -135,25 +171,6 @@ func boundedName(s string) string {
 		return s
 	}
 	return string([]rune(s)[:incidents.MaxName])
-}
-
-// lockKeys are the grouping keys of an alert, sorted so every transaction takes them in the
-// same order.
-func lockKeys(groupKey, service, env string) []string {
-	var keys []string
-	if groupKey != "" {
-		keys = append(keys, "g:"+groupKey)
-	}
-	if service != "" {
-		keys = append(keys, incidents.ServiceLockKey(service, env))
-	}
-	if len(keys) == 2 && keys[1] < keys[0] {
-		keys[0], keys[1] = keys[1], keys[0]
-	}
-	if len(keys) == 0 {
-		keys = append(keys, "none")
-	}
-	return keys
 }
 
 // title names a new incident from alertname, service and the summary annotation.

@@ -2,8 +2,8 @@ package alerts_test
 
 import (
 	"context"
+	"log/slog"
 	"sort"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,26 +11,9 @@ import (
 
 	"firebreak/alerts"
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
 	"firebreak/store"
 )
-
-// fakeClock stands still until the story moves it on.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // t0 is 10:00 UTC on Wednesday 18 November 2026, when the stories begin; the testdata
 // payloads fired a few minutes before.
@@ -48,29 +31,36 @@ func testOptions() alerts.Options {
 	}
 }
 
-// rig is one Firebreak replica's alert path: a manager on a fake clock and an ingester
+// rig is one Firebreak replica's alert path: a manager on a test clock and an ingester
 // writing through group commit.
 type rig struct {
 	t     *testing.T
 	db    *store.DB
-	clock *fakeClock
+	clock *testkit.Clock
 	m     *incidents.Manager
+	gc    *store.GroupCommitter
 	in    *alerts.Ingester
 }
 
 func newRig(t *testing.T, db *store.DB) *rig {
 	t.Helper()
-	clock := &fakeClock{now: t0}
-	return newRigWith(t, db, clock, 1)
+	return newRigWith(t, db, testkit.NewClock(t0), 1)
 }
 
-func newRigWith(t *testing.T, db *store.DB, clock *fakeClock, workers int) *rig {
+func newRigWith(t *testing.T, db *store.DB, clock *testkit.Clock, workers int) *rig {
+	t.Helper()
+	return newRigOpts(t, db, clock, workers, nil, testOptions())
+}
+
+// newRigOpts is newRigWith with the group committer's logger (nil: the default) and the
+// alert rules given.
+func newRigOpts(t *testing.T, db *store.DB, clock *testkit.Clock, workers int, log *slog.Logger, opts alerts.Options) *rig {
 	t.Helper()
 	m := incidents.NewManager(db, clock.Now)
-	gc := store.NewGroupCommitter(db, workers, 128, 1024, nil)
+	gc := store.NewGroupCommitter(db, workers, 128, 1024, log)
 	t.Cleanup(gc.Close)
-	in := alerts.NewIngester(db, m, gc, testOptions())
-	return &rig{t: t, db: db, clock: clock, m: m, in: in}
+	in := alerts.NewIngester(db, m, gc, opts)
+	return &rig{t: t, db: db, clock: clock, m: m, gc: gc, in: in}
 }
 
 // ingest stores p and fails the test on error.
@@ -111,6 +101,16 @@ func (r *rig) alertsOf(id int64) []alerts.Alert {
 		r.t.Fatalf("alerts of incident %d: %v", id, err)
 	}
 	return as
+}
+
+// incidentIDs lists every incident, oldest first.
+func (r *rig) incidentIDs() []int64 {
+	r.t.Helper()
+	var ids []int64
+	if err := r.db.R.SelectContext(context.Background(), &ids, `SELECT id FROM incidents ORDER BY id`); err != nil {
+		r.t.Fatal(err)
+	}
+	return ids
 }
 
 func (r *rig) count(table string) int {

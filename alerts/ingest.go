@@ -12,6 +12,15 @@ import (
 	"firebreak/store"
 )
 
+// How new alerts find their incident (alerts.group_by).
+const (
+	// GroupByService: an alert with a service label joins the open incident of its service
+	// and environment, whatever Alertmanager's group_by; one without joins its group key's.
+	GroupByService = "service"
+	// GroupByGroupKey: every alert joins the open incident of its Alertmanager group key.
+	GroupByGroupKey = "group_key"
+)
+
 // Options are the alert rules of firebreak.yaml's alerts section.
 type Options struct {
 	// ServiceLabels and EnvironmentLabels name the labels read for service and environment,
@@ -24,6 +33,8 @@ type Options struct {
 	DefaultSeverity incidents.Severity
 	// ReopenWindow: a group's incident resolved less than this ago is reopened.
 	ReopenWindow time.Duration
+	// GroupBy is GroupByService (the default when empty) or GroupByGroupKey.
+	GroupBy string
 }
 
 // Result is what the webhook answers once the payload is committed.
@@ -53,6 +64,9 @@ func NewIngester(db *store.DB, m *incidents.Manager, writes *store.GroupCommitte
 	if opts.DefaultSeverity == "" {
 		opts.DefaultSeverity = incidents.Sev3
 	}
+	if opts.GroupBy == "" {
+		opts.GroupBy = GroupByService
+	}
 	return &Ingester{db: db, incidents: m, writes: writes, opts: opts}
 }
 
@@ -64,19 +78,25 @@ func (in *Ingester) ForIncident(ctx context.Context, incidentID int64) ([]Alert,
 // Ingest stores a validated payload in one transaction (batched with concurrent payloads)
 // and returns only after it committed.
 func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
+	// Everything the transaction starts from is fixed here, once: a group commit replays the
+	// function below when another request of its batch fails, and the replay must do exactly
+	// what the first run would have done.
+	p = p.Clean()
+	now := in.incidents.Now()
+	keys := in.lockKeys(p)
 	var res Result
 	do := func() error {
-		return in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
+		return in.writes.DoLocked(ctx, keys, func(ctx context.Context, q store.Querier) error {
 			var err error
-			res, err = in.IngestTx(ctx, q, p)
+			res, err = in.ingestTx(ctx, q, p, now)
 			return err
 		})
 	}
 	err := do()
-	// Alertmanager's HA peers each send the same notification, so two transactions (two
-	// PostgreSQL workers or replicas) may store one new occurrence at once: the second
-	// waits for the first and then fails on the (fingerprint, starts_at) key. Once the
-	// first has committed, the payload is a repeat; run it again to count it as one.
+	// Two transactions that hold different grouping locks (an alert sent under two group
+	// keys) may still start one occurrence at once: the second waits for the first and then
+	// fails on the one-firing-occurrence index. Once the first has committed, the payload is
+	// a repeat; run it again to count it as one.
 	for attempt := 0; attempt < 2 && store.IsUniqueViolation(err); attempt++ {
 		err = do()
 	}
@@ -86,107 +106,221 @@ func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	return res, nil
 }
 
-// IngestTx applies a payload inside the caller's transaction.
+// IngestTx applies a payload inside the caller's transaction, taking the grouping locks it
+// needs.
 func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (Result, error) {
-	now := in.incidents.Now()
-	res := Result{Received: len(p.Alerts), Incidents: []int64{}}
-	touched := map[int64]bool{}
-	touch := func(id int64) {
-		if !touched[id] {
-			touched[id] = true
-			res.Incidents = append(res.Incidents, id)
-		}
-	}
-	cleared := map[int64]time.Time{} // incidents with a resolved alert → latest end
-	seen := payloadIncidents{}
-	resolvedIn := map[int64]incidents.Incident{} // read once per payload, not once per resolved alert
-	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
-	// all in one statement, and take the slow path only for the others.
-	var firing []occurrence
-	for _, a := range p.Alerts {
-		if a.Status == "firing" {
-			firing = append(firing, occurrence{Fingerprint(a), dbTime(a.StartsAt)})
-		}
-	}
-	repeated, err := markRepeats(ctx, q, firing, now)
-	if err != nil {
+	p = p.Clean()
+	if err := store.LockKeys(ctx, q, in.lockKeys(p)); err != nil {
 		return Result{}, err
 	}
-	for _, a := range p.Alerts {
-		fp := Fingerprint(a)
-		startsAt := dbTime(a.StartsAt)
-		if a.Status == "firing" {
-			id := repeated[occurrence{fp, startsAt}.key()]
-			if id == 0 {
-				// Not a firing repeat: a late delivery of a resolved occurrence, or new.
-				var err error
-				if id, err = occurrenceIncident(ctx, q, fp, startsAt); err != nil {
-					return Result{}, err
-				}
-				if id == 0 {
-					if id, err = in.openOccurrence(ctx, q, p, a, fp, startsAt, now, seen); err != nil {
-						return Result{}, err
-					}
-					res.New++
-					touch(id)
-					continue
-				}
-			}
-			res.Deduplicated++
-			touch(id)
-			continue
-		}
-		endsAt := dbTime(a.EndsAt)
-		if a.EndsAt.IsZero() || endsAt.After(now) {
-			endsAt = now
-		}
-		// An end before the start is a sender's mistake; it must neither make time to
-		// mitigate negative nor (before year 1) slip past the "latest end" below.
-		if endsAt.Before(startsAt) {
-			endsAt = startsAt
-		}
-		id, err := markResolved(ctx, q, fp, startsAt, endsAt, now)
-		if err != nil {
-			return Result{}, err
-		}
-		if id == 0 {
-			res.Deduplicated++
-			if id, err = occurrenceIncident(ctx, q, fp, startsAt); err != nil {
-				return Result{}, err
-			}
-			if id != 0 {
-				touch(id)
-			}
-			continue
-		}
-		res.Resolved++
-		touch(id)
-		if err := in.recordResolved(ctx, q, id, a, endsAt, resolvedIn); err != nil {
-			return Result{}, err
-		}
-		if endsAt.After(cleared[id]) {
-			cleared[id] = endsAt
-		}
-	}
-	for _, id := range res.Incidents {
-		at, ok := cleared[id]
-		if !ok {
-			continue
-		}
-		n, err := firingCount(ctx, q, id)
-		if err != nil {
-			return Result{}, err
-		}
-		if n == 0 {
-			if _, err := in.incidents.AllAlertsResolvedTx(ctx, q, id, at); err != nil {
-				return Result{}, err
-			}
-		}
-	}
-	return res, nil
+	return in.ingestTx(ctx, q, p, in.incidents.Now())
 }
 
-func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, incidentID int64, a template.Alert, endsAt time.Time,
+// payloadState is what one run of a payload accumulates. It is made afresh by every run, so
+// a replayed batch never sees what an earlier run left.
+type payloadState struct {
+	p          Payload
+	now        time.Time
+	earliest   map[string]time.Time        // start of each firing fingerprint: the earliest given
+	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires
+	latest     map[string]occurrenceEnd    // the others' latest occurrence, if any
+	res        Result
+	touched    map[int64]bool
+	cleared    map[int64]time.Time // incidents with a resolved alert → latest end
+	seen       map[incidents.AlertGroup]incidents.Incident
+	resolvedIn map[int64]incidents.Incident // read once per payload, not once per resolved alert
+	handled    map[string]bool              // firing fingerprints already handled
+}
+
+func (s *payloadState) touch(id int64) {
+	if !s.touched[id] {
+		s.touched[id] = true
+		s.res.Incidents = append(s.res.Incidents, id)
+	}
+}
+
+func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
+	s := &payloadState{
+		p: p, now: now, earliest: map[string]time.Time{},
+		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
+		touched: map[int64]bool{}, cleared: map[int64]time.Time{}, seen: map[incidents.AlertGroup]incidents.Incident{},
+		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{},
+	}
+	fps := make([]string, len(p.Alerts))
+	// A payload may name one firing alert twice, with two starts: it is one occurrence
+	// starting at the earlier.
+	var firing []string
+	for i, a := range p.Alerts {
+		fps[i] = Fingerprint(a)
+		if a.Status != "firing" {
+			continue
+		}
+		start := dbTime(a.StartsAt)
+		if t, ok := s.earliest[fps[i]]; !ok {
+			firing = append(firing, fps[i])
+			s.earliest[fps[i]] = start
+		} else if start.Before(t) {
+			s.earliest[fps[i]] = start
+		}
+	}
+	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
+	// all in one statement per chunk, and take the slow path only for the others.
+	var err error
+	if s.repeated, err = markRepeats(ctx, q, firing, now); err != nil {
+		return Result{}, err
+	}
+	// The others: new occurrences or late deliveries, told apart by the latest occurrence.
+	var others []string
+	for _, fp := range firing {
+		if _, ok := s.repeated[fp]; !ok {
+			others = append(others, fp)
+		}
+	}
+	if s.latest, err = latestOccurrences(ctx, q, others); err != nil {
+		return Result{}, err
+	}
+	for i, a := range p.Alerts {
+		if a.Status == "firing" {
+			err = in.firing(ctx, q, s, a, fps[i])
+		} else {
+			err = in.resolved(ctx, q, s, a, fps[i])
+		}
+		if err != nil {
+			return Result{}, err
+		}
+	}
+	for _, id := range s.res.Incidents {
+		if at, ok := s.cleared[id]; ok {
+			if err := in.resolveIfClear(ctx, q, id, at); err != nil {
+				return Result{}, err
+			}
+		}
+	}
+	return s.res, nil
+}
+
+// firing applies a firing notification: a repeat of the fingerprint's firing occurrence
+// (whatever startsAt it carries), a late delivery of its last resolved occurrence, or a new
+// occurrence.
+func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string) error {
+	if s.handled[fp] {
+		s.res.Deduplicated++ // the same alert twice in one payload is one repeat
+		return nil
+	}
+	s.handled[fp] = true
+	startsAt := s.earliest[fp]
+	if occ, ok := s.repeated[fp]; ok {
+		s.res.Deduplicated++
+		s.touch(occ.incidentID)
+		if startsAt.Before(occ.startsAt) {
+			return in.moveStartBack(ctx, q, a, fp, occ, startsAt)
+		}
+		return nil
+	}
+	last, found := s.latest[fp]
+	// Not firing: a resolved occurrence whose end is not before this start is the one this
+	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
+	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
+		s.res.Deduplicated++
+		s.touch(last.IncidentID)
+		return nil
+	}
+	id, err := in.openOccurrence(ctx, q, s, a, fp, startsAt)
+	if err != nil {
+		return err
+	}
+	s.res.New++
+	s.touch(id)
+	return nil
+}
+
+// moveStartBack records that the fingerprint's firing occurrence started earlier than
+// stored (Alertmanager keeps the earliest start an HA Prometheus pair reports), and moves
+// the impact start of its incident back with it while the incident is open. A start that
+// falls within an earlier, ended occurrence moves nothing: it is that one's, delivered late.
+func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, a template.Alert, fp string, occ firingOccurrence, startsAt time.Time) error {
+	moved, err := moveStart(ctx, q, fp, startsAt)
+	if err != nil || !moved {
+		return err
+	}
+	inc, err := in.incidents.GetTx(ctx, q, occ.incidentID)
+	if err != nil {
+		return err
+	}
+	if !inc.Open() || !startsAt.Before(inc.ImpactStartedAt) {
+		return nil
+	}
+	_, err = in.incidents.MoveImpactStartTx(ctx, q, inc.ID, startsAt,
+		"alert "+describeAlert(a)+" started at "+startsAt.Format(time.RFC3339)+", earlier than first reported.")
+	return err
+}
+
+// resolved applies a resolved notification: it resolves the fingerprint's firing
+// occurrence, whatever startsAt it carries, unless it ended before that occurrence began
+// (a late resolve of an earlier one).
+func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string) error {
+	now := s.now
+	startsAt := dbTime(a.StartsAt)
+	endsAt := dbTime(a.EndsAt)
+	if a.EndsAt.IsZero() || endsAt.After(now) {
+		endsAt = now
+	}
+	// An end before the start is a sender's mistake; it must neither make time to
+	// mitigate negative nor (before year 1) slip past the "latest end" below.
+	if endsAt.Before(startsAt) {
+		endsAt = startsAt
+	}
+	id, err := markResolved(ctx, q, fp, endsAt, now)
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		s.res.Deduplicated++
+		last, err := latestOccurrences(ctx, q, []string{fp})
+		if err != nil {
+			return err
+		}
+		if o, ok := last[fp]; ok {
+			s.touch(o.IncidentID)
+		}
+		return nil
+	}
+	s.res.Resolved++
+	s.touch(id)
+	if err := in.recordResolved(ctx, q, id, a, endsAt, now, s.resolvedIn); err != nil {
+		return err
+	}
+	if endsAt.After(s.cleared[id]) {
+		s.cleared[id] = endsAt
+	}
+	return nil
+}
+
+// resolveIfClear mitigates (and, if no person took it on, resolves) an incident once none
+// of its alerts fires. Before deciding, the incident is locked and its alerts counted again:
+// an alert joining it at the same moment from another transaction (which locks it too) is
+// then either counted here or, coming after the resolve, finds it resolved and reopens it
+// or opens another. A first count that finds alerts firing needs no lock: joining alerts
+// only add to it.
+func (in *Ingester) resolveIfClear(ctx context.Context, q store.Querier, id int64, at time.Time) error {
+	n, err := firingCount(ctx, q, id)
+	if err != nil || n > 0 {
+		return err
+	}
+	if err := in.incidents.LockRowTx(ctx, q, id); err != nil {
+		return err
+	}
+	if in.db.Dialect == store.Postgres {
+		// A new statement sees what committed while the lock was awaited.
+		if n, err = firingCount(ctx, q, id); err != nil || n > 0 {
+			return err
+		}
+	}
+	_, err = in.incidents.AllAlertsResolvedTx(ctx, q, id, at)
+	return err
+}
+
+func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, incidentID int64, a template.Alert, endsAt, now time.Time,
 	read map[int64]incidents.Incident) error {
 	inc, ok := read[incidentID]
 	if !ok {
@@ -196,7 +330,7 @@ func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, inciden
 		}
 		read[incidentID] = inc
 	}
-	_, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: in.incidents.Now(), Actor: "alertmanager",
+	_, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
 		Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(a) + " resolved at " + endsAt.Format(time.RFC3339) + "."})
 	return err
 }

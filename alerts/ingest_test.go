@@ -175,15 +175,14 @@ func TestAlertmanagerBodiesEndToEnd(t *testing.T) {
 	})
 }
 
-func TestSecondAlertOfTheGroupJoinsTheIncident(t *testing.T) {
+func TestSecondAlertOfTheServiceJoinsTheIncident(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db)
 		id := r.openIncident("g-api", fire("HighLatency", "api", "production", "warning", t0.Add(-time.Minute)))
 
 		r.clock.Advance(time.Minute)
-		// Another alert of the same Alertmanager group; its service label differs, the
-		// group key decides.
-		b := fire("PodRestarting", "api-worker", "production", "warning", t0)
+		// Another alert of the same service and environment, and of the same group.
+		b := fire("PodRestarting", "api", "production", "warning", t0)
 		res := r.ingest(payload("g-api", b))
 		wantResult(t, "second alert", res, 1, 1, 0, 0)
 		if !sameIDs(res.Incidents, []int64{id}) {

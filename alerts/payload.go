@@ -10,11 +10,15 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
+
+	"firebreak/text"
 )
 
 // ErrInvalid marks a payload that cannot be accepted; its message says why.
@@ -29,9 +33,6 @@ type Payload struct {
 	GroupKey        string `json:"groupKey"`
 	TruncatedAlerts uint64 `json:"truncatedAlerts"`
 }
-
-// MaxAlertsPerPayload bounds one webhook; Alertmanager's max_alerts is usually far lower.
-const MaxAlertsPerPayload = 10000
 
 // Decode parses and validates a webhook body.
 func Decode(body []byte) (Payload, error) {
@@ -54,18 +55,16 @@ func Decode(body []byte) (Payload, error) {
 
 // Validate checks what ingestion relies on: version 4, at least one alert, every alert
 // with a known status, labels, a start time and, when given, a well-formed fingerprint.
+//
+// It refuses only what is malformed. Alertmanager drops a notification answered 4xx, so
+// content is never a reason: any number of alerts is taken (the body limit bounds them), and
+// NUL bytes or invalid UTF-8 in labels and annotations are stored as U+FFFD (see Clean).
 func (p *Payload) Validate() error {
 	if p.Version != "4" {
 		return fmt.Errorf("%w: version %q is not supported (want \"4\", Alertmanager's webhook format)", ErrInvalid, p.Version)
 	}
-	if strings.ContainsRune(p.GroupKey, 0) {
-		return fmt.Errorf("%w: groupKey contains a NUL byte", ErrInvalid)
-	}
 	if len(p.Alerts) == 0 {
 		return fmt.Errorf("%w: no alerts", ErrInvalid)
-	}
-	if len(p.Alerts) > MaxAlertsPerPayload {
-		return fmt.Errorf("%w: %d alerts in one payload, at most %d", ErrInvalid, len(p.Alerts), MaxAlertsPerPayload)
 	}
 	for i, a := range p.Alerts {
 		if err := validateAlert(a); err != nil {
@@ -84,25 +83,10 @@ func validateAlert(a template.Alert) error {
 	if len(a.Labels) == 0 {
 		return errors.New("labels are empty; an alert is identified by its labels")
 	}
-	for k, v := range a.Labels {
-		if !model.LabelName(k).IsValid() {
-			return fmt.Errorf("label name %q is not valid", k)
-		}
-		if !model.LabelValue(v).IsValid() {
-			return fmt.Errorf("label %s has a value that is not valid UTF-8", k)
-		}
-	}
-	// PostgreSQL text cannot hold a NUL byte; refuse it here as the sender's mistake rather
-	// than fail in the database with a 500 on one backend and not the other.
-	for _, kv := range []template.KV{a.Labels, a.Annotations} {
-		for k, v := range kv {
-			if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
-				return fmt.Errorf("label or annotation %q contains a NUL byte", k)
-			}
-		}
-	}
-	if strings.ContainsRune(a.GeneratorURL, 0) {
-		return errors.New("generatorURL contains a NUL byte")
+	// Alertmanager never sends an empty label name; any other name (UTF-8 names included,
+	// as Prometheus 3 allows) is taken, cleaned if it must be.
+	if _, ok := a.Labels[""]; ok {
+		return errors.New("label name \"\" is not valid")
 	}
 	if a.StartsAt.IsZero() {
 		return errors.New("startsAt is missing")
@@ -117,6 +101,68 @@ func validateAlert(a template.Alert) error {
 		}
 	}
 	return nil
+}
+
+// Clean returns the payload with every string that is stored made storable: NUL bytes and
+// invalid UTF-8 in the group key, labels (names and values), annotations and generator URL
+// become U+FFFD (text.Clean), which PostgreSQL accepts and SQLite stores alike. A payload
+// that needs nothing is returned as it is; otherwise the alerts that change are copied, so
+// the caller's maps are never modified.
+func (p Payload) Clean() Payload {
+	p.GroupKey = text.Clean(p.GroupKey)
+	copied := false
+	for i, a := range p.Alerts {
+		labels, lok := cleanKV(a.Labels)
+		annots, aok := cleanKV(a.Annotations)
+		url := a.GeneratorURL
+		if !storable(url) {
+			url = text.Clean(url)
+		}
+		if lok && aok && url == a.GeneratorURL {
+			continue
+		}
+		if !copied {
+			p.Alerts = slices.Clone(p.Alerts)
+			copied = true
+		}
+		a.Labels, a.Annotations, a.GeneratorURL = labels, annots, url
+		p.Alerts[i] = a
+	}
+	return p
+}
+
+// cleanKV returns kv with every name and value cleaned, and whether it was clean already
+// (then kv itself is returned).
+func cleanKV(kv template.KV) (template.KV, bool) {
+	clean := true
+	for k, v := range kv {
+		if !storable(k) || !storable(v) {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return kv, true
+	}
+	out := make(template.KV, len(kv))
+	for k, v := range kv {
+		out[text.Clean(k)] = text.Clean(v)
+	}
+	return out, false
+}
+
+// storable reports whether text.Clean would leave s as it is, looking at each byte once in
+// the common case of plain ASCII.
+func storable(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 0:
+			return false
+		case c >= utf8.RuneSelf:
+			return text.Clean(s[i:]) == s[i:]
+		}
+	}
+	return true
 }
 
 // Fingerprint is the alert's identity: the fingerprint Alertmanager sent, else the

@@ -2,16 +2,20 @@ package alerts_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
 	"firebreak/alerts"
+	"firebreak/store"
+	"firebreak/store/storetest"
 )
 
 func readTestdata(t testing.TB, name string) []byte {
@@ -280,14 +284,99 @@ func TestDecodeOfTheTestdataPayloadsRoundTrips(t *testing.T) {
 	}
 }
 
-func TestDecodeRefusesNULBytesPostgreSQLCannotStore(t *testing.T) {
-	for _, body := range []string{
-		`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A\u0000B"},"startsAt":"2026-11-23T10:00:00Z"}]}`,
-		`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A"},"annotations":{"summary":"x\u0000"},"startsAt":"2026-11-23T10:00:00Z"}]}`,
-	} {
-		_, err := alerts.Decode([]byte(body))
-		if !errors.Is(err, alerts.ErrInvalid) || !strings.Contains(err.Error(), "NUL") {
-			t.Errorf("Decode(%s) = %v, want ErrInvalid naming the NUL byte", body, err)
+// dirtyBodies are well-formed notifications with NUL bytes (and what JSON decodes to
+// U+FFFD) in every stored string: Alertmanager would drop them if refused.
+var dirtyBodies = []string{
+	`{"version":"4","groupKey":"g\u0000k","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A\u0000B","service":"api"},"startsAt":"2026-11-23T10:00:00Z"}]}`,
+	`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A","service":"api"},"annotations":{"summary":"x\u0000","de\u0000sc":"\ud800"},"generatorURL":"http://p/\u0000","startsAt":"2026-11-23T10:00:00Z"}]}`,
+	`{"version":"4","groupKey":"g","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"A","serv\u0000ice":"api"},"startsAt":"2026-11-23T10:00:00Z","fingerprint":"0123456789abcdef"}]}`,
+}
+
+// TestNULAndInvalidUTF8AreStoredAsReplacementCharacters: such a notification is taken, and
+// every stored string has U+FFFD where the sender had a NUL byte or invalid UTF-8.
+func TestNULAndInvalidUTF8AreStoredAsReplacementCharacters(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		for i, b := range dirtyBodies {
+			p, err := alerts.Decode([]byte(b))
+			if err != nil {
+				t.Fatalf("body %d refused: %v", i, err)
+			}
+			res := r.ingest(p)
+			wantResult(t, fmt.Sprintf("body %d", i), res, 1, 1, 0, 0)
 		}
+		// Built in Go, so the bytes are not valid UTF-8 (JSON decoding would have replaced
+		// them already).
+		a := fire("Latin1", "caf\xe9", "prod\x00", "warning", t0, "instance", "h\xff\xfe")
+		a.Annotations["summary"] = "bad \xc3( byte"
+		res := r.ingest(payload("g\xff", a))
+		wantResult(t, "invalid UTF-8 from Go", res, 1, 1, 0, 0)
+		if inc := r.incident(res.Incidents[0]); inc.Service != "caf\uFFFD" || inc.Environment != "prod\uFFFD" ||
+			inc.GroupKey == nil || *inc.GroupKey != "g\uFFFD" {
+			t.Fatalf("incident %+v, want service, environment and group key with U+FFFD", inc)
+		}
+
+		var stored []alerts.Alert
+		for _, id := range r.incidentIDs() {
+			stored = append(stored, r.alertsOf(id)...)
+		}
+		if len(stored) != len(dirtyBodies)+1 {
+			t.Fatalf("%d alerts stored, want %d", len(stored), len(dirtyBodies)+1)
+		}
+		replaced := 0
+		for _, al := range stored {
+			for _, kv := range []map[string]string{al.Labels, al.Annotations, {"url": al.GeneratorURL}} {
+				for k, v := range kv {
+					for _, s := range []string{k, v} {
+						if !utf8.ValidString(s) || strings.ContainsRune(s, 0) {
+							t.Errorf("alert %s stores %q", al.Fingerprint, s)
+						}
+						replaced += strings.Count(s, "\uFFFD")
+					}
+				}
+			}
+		}
+		// A\0B, x\0, de\0sc, \ud800, the URL's \0, serv\0ice, caf\xe9, prod\0, h\xff\xfe, \xc3(.
+		if replaced != 10 {
+			t.Fatalf("%d replacement characters stored, want one per dirty value (10)", replaced)
+		}
+	})
+}
+
+// TestDecodeTakesAnyNumberOfAlerts: a group of 20,000 alerts is one notification, taken
+// whole (the body limit is what bounds it).
+func TestDecodeTakesAnyNumberOfAlerts(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"version":"4","groupKey":"g","status":"firing","alerts":[`)
+	for i := 0; i < 20000; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, `{"status":"firing","labels":{"alertname":"TargetDown","instance":"node-%d"},"startsAt":"2026-11-23T10:00:00Z"}`, i)
+	}
+	b.WriteString(`]}`)
+	p, err := alerts.Decode([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("20,000 alerts refused: %v", err)
+	}
+	if len(p.Alerts) != 20000 {
+		t.Fatalf("%d alerts decoded, want 20000", len(p.Alerts))
+	}
+}
+
+// TestCleanLeavesTheCallersPayloadAlone: cleaning copies what it changes.
+func TestCleanLeavesTheCallersPayloadAlone(t *testing.T) {
+	a := fire("A", "api\x00", "prod", "warning", t0)
+	p := payload("g", a)
+	c := p.Clean()
+	if a.Labels["service"] != "api\x00" || p.Alerts[0].Labels["service"] != "api\x00" {
+		t.Fatal("Clean changed the caller's labels")
+	}
+	if c.Alerts[0].Labels["service"] != "api\uFFFD" {
+		t.Fatalf("cleaned service %q, want api\uFFFD", c.Alerts[0].Labels["service"])
+	}
+	clean := payload("g", fire("A", "api", "prod", "warning", t0))
+	if got := clean.Clean(); &got.Alerts[0] != &clean.Alerts[0] {
+		t.Fatal("Clean copied a payload that needed nothing")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -31,62 +30,44 @@ type Alert struct {
 	AnnotsJSON   string            `json:"-" db:"annotations"`
 }
 
-// occurrence identifies one alert occurrence.
-type occurrence struct {
-	fingerprint string
-	startsAt    time.Time
+// firingOccurrence is the firing occurrence of a fingerprint as markRepeats found it.
+type firingOccurrence struct {
+	incidentID int64
+	startsAt   time.Time
 }
 
-func (o occurrence) key() string {
-	return o.fingerprint + "@" + strconv.FormatInt(o.startsAt.UnixMicro(), 10)
-}
+// repeatChunk bounds the fingerprints marked by one statement.
+const repeatChunk = 500
 
-// repeatChunk bounds the occurrences marked by one statement (two parameters each).
-const repeatChunk = 200
-
-// markRepeats moves last_seen_at of every firing occurrence among occs and counts the
-// repeat, in one statement per chunk. It returns the incident of each occurrence it marked,
-// by occurrence key; the others are new, resolved or unknown.
-func markRepeats(ctx context.Context, q store.Querier, occs []occurrence, now time.Time) (map[string]int64, error) {
-	out := make(map[string]int64, len(occs))
-	// The same alert twice in one payload is one repeat.
-	seen := make(map[string]bool, len(occs))
-	unique := occs[:0:0]
-	for _, o := range occs {
-		if !seen[o.key()] {
-			seen[o.key()] = true
-			unique = append(unique, o)
-		}
-	}
-	occs = unique
-	for start := 0; start < len(occs); start += repeatChunk {
-		chunk := occs[start:min(start+repeatChunk, len(occs))]
-		var sb strings.Builder
-		args := make([]any, 0, 1+2*len(chunk))
+// markRepeats moves last_seen_at of the firing occurrence of each fingerprint in fps (given
+// once each) and counts the repeat, in one statement per chunk. It returns, by fingerprint,
+// the occurrences it marked; the other fingerprints have no firing occurrence.
+func markRepeats(ctx context.Context, q store.Querier, fps []string, now time.Time) (map[string]firingOccurrence, error) {
+	out := make(map[string]firingOccurrence, len(fps))
+	for start := 0; start < len(fps); start += repeatChunk {
+		chunk := fps[start:min(start+repeatChunk, len(fps))]
+		args := make([]any, 0, 1+len(chunk))
 		args = append(args, now)
-		// An OR of (fingerprint, starts_at) pairs rather than a row-value IN: both databases
-		// plan it as one unique-index probe per pair, and PostgreSQL needs no casts.
-		sb.WriteString(`UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1 WHERE status = 'firing' AND (`)
-		for i, o := range chunk {
-			if i > 0 {
-				sb.WriteString(" OR ")
-			}
-			sb.WriteString("(fingerprint = ? AND starts_at = ?)")
-			args = append(args, o.fingerprint, o.startsAt)
+		for _, fp := range chunk {
+			args = append(args, fp)
 		}
-		sb.WriteString(") RETURNING fingerprint, starts_at, incident_id")
-		rows, err := q.QueryxContext(ctx, q.Rebind(sb.String()), args...)
+		// status = 'firing' in the statement lets both databases use the partial index of
+		// firing occurrences: one probe per fingerprint, however many resolved rows exist.
+		rows, err := q.QueryxContext(ctx, q.Rebind(`UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1
+			WHERE status = 'firing' AND fingerprint IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)
+			RETURNING fingerprint, starts_at, incident_id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("mark repeats: %w", err)
 		}
 		for rows.Next() {
-			var o occurrence
-			var incidentID int64
-			if err := rows.Scan(&o.fingerprint, &o.startsAt, &incidentID); err != nil {
+			var fp string
+			var occ firingOccurrence
+			if err := rows.Scan(&fp, &occ.startsAt, &occ.incidentID); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("mark repeats: %w", err)
 			}
-			out[o.key()] = incidentID
+			occ.startsAt = occ.startsAt.UTC()
+			out[fp] = occ
 		}
 		if err := rows.Err(); err != nil {
 			rows.Close()
@@ -99,12 +80,31 @@ func markRepeats(ctx context.Context, q store.Querier, occs []occurrence, now ti
 	return out, nil
 }
 
-// markResolved resolves a firing occurrence. It reports the incident, or 0 when no firing
-// occurrence matched.
-func markResolved(ctx context.Context, q store.Querier, fp string, startsAt, endsAt, now time.Time) (int64, error) {
+// moveStart moves the start of a fingerprint's firing occurrence back to startsAt, and
+// reports whether it did. It does not move it to or before the end of an earlier occurrence
+// of the fingerprint: such a start belongs to that one (a late delivery).
+func moveStart(ctx context.Context, q store.Querier, fp string, startsAt time.Time) (bool, error) {
+	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE alerts SET starts_at = ?
+		WHERE fingerprint = ? AND status = 'firing' AND starts_at > ? AND NOT EXISTS (
+			SELECT 1 FROM alerts AS ended WHERE ended.fingerprint = alerts.fingerprint AND ended.status = 'resolved' AND ended.ends_at >= ?)`),
+		startsAt, fp, startsAt, startsAt)
+	if err != nil {
+		return false, fmt.Errorf("move the start of alert %s back: %w", fp, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("move the start of alert %s back: %w", fp, err)
+	}
+	return n == 1, nil
+}
+
+// markResolved resolves the firing occurrence of a fingerprint at endsAt, unless it began
+// after endsAt (then the notification is about an earlier occurrence). It reports the
+// incident, or 0 when no firing occurrence matched.
+func markResolved(ctx context.Context, q store.Querier, fp string, endsAt, now time.Time) (int64, error) {
 	var incidentID int64
 	err := q.QueryRowxContext(ctx, q.Rebind(`UPDATE alerts SET status = 'resolved', ends_at = ?, last_seen_at = ?
-		WHERE fingerprint = ? AND starts_at = ? AND status = 'firing' RETURNING incident_id`), endsAt, now, fp, startsAt).Scan(&incidentID)
+		WHERE fingerprint = ? AND status = 'firing' AND starts_at <= ? RETURNING incident_id`), endsAt, now, fp, endsAt).Scan(&incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -114,17 +114,56 @@ func markResolved(ctx context.Context, q store.Querier, fp string, startsAt, end
 	return incidentID, nil
 }
 
-// occurrenceIncident reports the incident of a stored occurrence in any status, or 0.
-func occurrenceIncident(ctx context.Context, q store.Querier, fp string, startsAt time.Time) (int64, error) {
-	var incidentID int64
-	err := q.GetContext(ctx, &incidentID, q.Rebind(`SELECT incident_id FROM alerts WHERE fingerprint = ? AND starts_at = ?`), fp, startsAt)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+// occurrenceEnd is the latest occurrence of a fingerprint.
+type occurrenceEnd struct {
+	IncidentID int64
+	Status     string
+	StartsAt   time.Time
+	EndsAt     *time.Time
+}
+
+// latestOccurrences returns the latest occurrence, in any status, of each fingerprint of fps
+// (given once each) that has one, in one statement per chunk. A fingerprint rarely has more
+// than a few occurrences, so reading them all is cheaper than a sorted probe per fingerprint.
+func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[string]occurrenceEnd, error) {
+	out := make(map[string]occurrenceEnd, len(fps))
+	for start := 0; start < len(fps); start += repeatChunk {
+		chunk := fps[start:min(start+repeatChunk, len(fps))]
+		args := make([]any, len(chunk))
+		for i, fp := range chunk {
+			args[i] = fp
+		}
+		rows, err := q.QueryContext(ctx, q.Rebind(`SELECT fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+			WHERE fingerprint IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		for rows.Next() {
+			var fp string
+			var o occurrenceEnd
+			if err := rows.Scan(&fp, &o.IncidentID, &o.Status, &o.StartsAt, &o.EndsAt); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read alerts: %w", err)
+			}
+			// Occurrences of one fingerprint never overlap: the latest starts last.
+			if prev, ok := out[fp]; !ok || o.StartsAt.After(prev.StartsAt) {
+				o.StartsAt = o.StartsAt.UTC()
+				if o.EndsAt != nil {
+					t := o.EndsAt.UTC()
+					o.EndsAt = &t
+				}
+				out[fp] = o
+			}
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("read alerts: %w", err)
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("read alert %s: %w", fp, err)
-	}
-	return incidentID, nil
+	return out, nil
 }
 
 // insertOccurrence stores a new firing occurrence in an incident.

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"firebreak/alerts"
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -29,7 +30,7 @@ func TestAlertStorm(t *testing.T) {
 		if os.Getenv("FIREBREAK_STORM") == "full" {
 			groups, perGroup = 200, 250
 		}
-		r := newRigWith(t, db, &fakeClock{now: t0}, servingWorkers(db))
+		r := newRigWith(t, db, testkit.NewClock(t0), servingWorkers(db))
 
 		type occurrence struct {
 			fp       string

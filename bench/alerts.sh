@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds firebreak once and runs the alert-ingestion benchmark (bench/alertload) three times:
+# Builds firebreak once and runs the alert-ingestion benchmark (bench/alertload) four times:
 # SQLite on an empty database, SQLite with 1,000,000 alert rows stored first, PostgreSQL on
-# an empty schema. Each run also measures the decode-only handler and prints the ratio.
+# an empty schema (each also measures the decode-only handler and prints the ratio), then an
+# Alertmanager HA pair's twin notifications on two PostgreSQL replicas for 15 s.
 #   bench/alerts.sh                   # 16 senders × 10 alerts a request, 10 s a target
 #   bench/alerts.sh -duration 30s     # any alertload flag is passed to every run
 # PostgreSQL comes from FIREBREAK_BENCH_POSTGRES_URL
@@ -31,5 +32,9 @@ echo "== SQLite, 1,000,000 alert rows stored first"
 echo
 echo "== PostgreSQL, empty schema"
 "$tmp/alertload" -bin "$tmp/firebreak" -db postgres "$@" || status=1
+
+echo
+echo "== PostgreSQL, two replicas, every payload sent to both (HA twins)"
+"$tmp/alertload" -bin "$tmp/firebreak" -db postgres -twins -duration 15s "$@" || status=1
 
 exit "$status"

@@ -128,10 +128,22 @@ type Alerts struct {
 	// ReopenWindow is how long after resolving an incident a new alert of
 	// the same group reopens it instead of opening a new one (flapping).
 	ReopenWindow Duration `yaml:"reopen_window"`
-	// MaxBodyBytes caps an Alertmanager webhook body; Alertmanager batches
-	// alerts, so this is larger than Server.MaxBodyBytes.
+	// MaxBodyBytes caps an Alertmanager webhook body; Alertmanager sends a
+	// whole group in one notification, so this is far larger than
+	// Server.MaxBodyBytes: the default fits a 50,000-alert group.
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// GroupBy is how a new alert finds its incident: "service" (the open
+	// incident of its service and environment; an alert without a service
+	// label joins its Alertmanager group's) or "group_key" (always its
+	// Alertmanager group's).
+	GroupBy string `yaml:"group_by"`
 }
+
+// The values of alerts.group_by.
+const (
+	GroupByService  = "service"
+	GroupByGroupKey = "group_key"
+)
 
 // Deploys tunes how deploys are matched with incidents.
 type Deploys struct {

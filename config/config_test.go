@@ -110,7 +110,8 @@ func TestDefaultsWithoutFile(t *testing.T) {
 			EnvironmentLabels: []string{"env", "environment"},
 			SeverityMap:       map[string]string{"critical": "sev1", "error": "sev2", "warning": "sev3", "info": "sev4"},
 			ReopenWindow:      mins(30),
-			MaxBodyBytes:      10 << 20,
+			MaxBodyBytes:      64 << 20,
+			GroupBy:           "service",
 		},
 		Deploys:    Deploys{CorrelationWindow: mins(30)},
 		Postmortem: Postmortem{DueAfter: Duration(120 * time.Hour)},
@@ -219,6 +220,7 @@ alerts:
   severity_map: {page: sev1}
   reopen_window: 45m
   max_body_bytes: 2048
+  group_by: group_key
 deploys: {correlation_window: 1h}
 services:
   search:
@@ -261,6 +263,7 @@ retention: {delivered_jobs: 36h}
 			SeverityMap:       map[string]string{"page": "sev1"}, // replaces, not merges
 			ReopenWindow:      mins(45),
 			MaxBodyBytes:      2048,
+			GroupBy:           "group_key",
 		},
 		Deploys: Deploys{CorrelationWindow: mins(60)},
 		Services: map[string]Service{
@@ -456,6 +459,11 @@ func TestRejected(t *testing.T) {
 			name: "bad duration inside an optional section",
 			file: "services:\n  a:\n    rollback:\n      command: [x]\n      timeout: soon\n",
 			want: []string{`line 5: services.a.rollback.timeout: invalid duration "soon"`},
+		},
+		{
+			name: "unknown grouping",
+			file: "alerts:\n  group_by: alertname\n",
+			want: []string{`line 2: alerts.group_by: unknown value "alertname" (one of service, group_key)`},
 		},
 		{
 			name: "zero window",

@@ -15,8 +15,12 @@ const (
 	defaultCorrelationWindow = 30 * time.Minute
 	defaultPostmortemDue     = 120 * time.Hour // 5 days
 
-	defaultAlertBodyBytes = 10 << 20 // Alertmanager batches; 10 MiB
-	defaultAPIBodyBytes   = 1 << 20  // 1 MiB
+	// Alertmanager sends a whole group in one notification and drops it when
+	// refused. A realistic kube-prometheus alert (13 labels, 3 annotations,
+	// generator URL) is about 1,000 bytes as JSON, so a 50,000-alert group
+	// is 47.4 MiB; 64 MiB leaves a third more for longer labels.
+	defaultAlertBodyBytes = 64 << 20
+	defaultAPIBodyBytes   = 1 << 20 // 1 MiB
 
 	defaultOutboxAttempts = 8
 	defaultOutboxBackoff  = 5 * time.Minute
@@ -49,6 +53,7 @@ func Default() Config {
 			SeverityMap:       defaultSeverityMap(),
 			ReopenWindow:      Duration(defaultReopenWindow),
 			MaxBodyBytes:      defaultAlertBodyBytes,
+			GroupBy:           GroupByService,
 		},
 		Deploys:    Deploys{CorrelationWindow: Duration(defaultCorrelationWindow)},
 		Postmortem: Postmortem{DueAfter: Duration(defaultPostmortemDue)},

@@ -193,6 +193,9 @@ func (p *problems) checkAlerts(a Alerts) {
 	}
 	p.positive("alerts.reopen_window", a.ReopenWindow)
 	p.positiveBytes("alerts.max_body_bytes", a.MaxBodyBytes)
+	if a.GroupBy != GroupByService && a.GroupBy != GroupByGroupKey {
+		p.add("alerts.group_by", "unknown value %q (one of %s, %s)", a.GroupBy, GroupByService, GroupByGroupKey)
+	}
 }
 
 func (p *problems) checkService(name string, s Service, env secretEnv) {

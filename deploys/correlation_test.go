@@ -236,3 +236,79 @@ func TestDeployRecordedWhileTheIncidentOpensIsNotMissed(t *testing.T) {
 		}
 	})
 }
+
+// TestSuspectsFollowTheImpactStartBack: an earlier alert moves the impact start from 10:00
+// back to 09:50. The deploy of 09:56 was a suspect and is now deployed during the incident;
+// the one of 09:20, 40 minutes before the first start, is a suspect now (30 minutes before
+// the new one); the one of 09:45 stays a suspect, ranked by its new distance. One timeline
+// line says what changed.
+func TestSuspectsFollowTheImpactStartBack(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil, outbox.Options{})
+		e.record(deploys.Input{Service: "checkout", Environment: "prod", Version: "old", FinishedAt: ptr(at(9, 20))})
+		e.record(deploys.Input{Service: "checkout", Environment: "prod", Version: "middle", FinishedAt: ptr(at(9, 45))})
+		e.record(deploys.Input{Service: "checkout", Environment: "prod", Version: "late", FinishedAt: ptr(at(9, 56))})
+		inc := e.declare("Checkout is failing", incidents.Sev2, "checkout", "prod", at(10, 0))
+		if got := versions(e.suspects(inc.ID)); strings.Join(got, ",") != "late,middle" {
+			t.Fatalf("suspects %v, want late, middle", got)
+		}
+
+		e.moveImpactStart(inc.ID, at(9, 50))
+		s := e.suspects(inc.ID)
+		if got := versions(s); strings.Join(got, ",") != "middle,old" {
+			t.Fatalf("suspects after the move %v, want middle, old", got)
+		}
+		if !strings.Contains(s[0].Reason, "5 min before") || !strings.Contains(s[1].Reason, "30 min before") || s[0].Score <= s[1].Score {
+			t.Fatalf("suspects %+v, want reasons and scores from the new start", s)
+		}
+		d := e.during(inc.ID)
+		if len(d) != 1 || d[0].Deploy.Version != "late" || !strings.Contains(d[0].Reason, "6 min after impact started") {
+			t.Fatalf("during %+v, want late, 6 min after the new start", d)
+		}
+		lines := e.events(inc.ID, deploys.KindSuspectsRevised)
+		if len(lines) != 1 || !strings.Contains(lines[0].Text, "09:50:00Z") || !strings.Contains(lines[0].Text, "checkout old (prod)") ||
+			!strings.Contains(lines[0].Text, "Deployed during the incident now: checkout late (prod)") || lines[0].Actor != incidents.ActorFirebreak {
+			t.Fatalf("suspects_revised lines %+v", lines)
+		}
+		if n := len(e.events(inc.ID, incidents.KindImpactStartMoved)); n != 1 {
+			t.Fatalf("%d impact_start_moved lines, want 1", n)
+		}
+
+		// A start that is not earlier changes nothing.
+		before := len(e.timeline(inc.ID))
+		e.moveImpactStart(inc.ID, at(9, 55))
+		if got := len(e.timeline(inc.ID)); got != before || !e.incident(inc.ID).ImpactStartedAt.Equal(at(9, 50)) {
+			t.Fatalf("a later start changed the incident: %d lines, was %d", got, before)
+		}
+	})
+}
+
+// TestEarlierAlertMovesTheSuspects: the same through Alertmanager's path. The incident opens
+// on an alert of 10:00; a second alert of the service, started at 09:50, joins it.
+func TestEarlierAlertMovesTheSuspects(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, nil, outbox.Options{})
+		e.record(deploys.Input{Service: "checkout", Environment: "prod", Version: "old", FinishedAt: ptr(at(9, 25))})
+		e.record(deploys.Input{Service: "checkout", Environment: "prod", Version: "late", FinishedAt: ptr(at(9, 56))})
+		in := e.ingester()
+		id := e.fireAlert(in, "HighErrorRate", "checkout", at(10, 0))
+		if got := versions(e.suspects(id)); strings.Join(got, ",") != "late" {
+			t.Fatalf("suspects %v, want late", got)
+		}
+		if joined := e.fireAlert(in, "HighLatency", "checkout", at(9, 50)); joined != id {
+			t.Fatalf("the earlier alert went to incident %d, want %d", joined, id)
+		}
+		if inc := e.incident(id); !inc.ImpactStartedAt.Equal(at(9, 50)) {
+			t.Fatalf("impact started %s, want 09:50", inc.ImpactStartedAt)
+		}
+		if got := versions(e.suspects(id)); strings.Join(got, ",") != "old" {
+			t.Fatalf("suspects %v, want old (25 min before 09:50)", got)
+		}
+		if got := versions(e.during(id)); strings.Join(got, ",") != "late" {
+			t.Fatalf("during %v, want late", got)
+		}
+		if n := len(e.events(id, deploys.KindSuspectsRevised)); n != 1 {
+			t.Fatalf("%d suspects_revised lines, want 1", n)
+		}
+	})
+}

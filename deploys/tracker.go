@@ -85,18 +85,21 @@ func (t *Tracker) matchRecorded(ctx context.Context, q store.Querier, inc incide
 		}
 		return t.autoRollback(ctx, q, inc)
 	case gap < 0:
-		m := Match{Deploy: d, Kind: matchDuring, Score: 0, Reason: "deployed during the incident, " + ago(-gap) + " after impact started"}
+		m := Match{Deploy: d, Kind: matchDuring, Score: 0, Reason: duringReason(-gap)}
 		return t.addMatch(ctx, q, inc, m, now)
 	}
 	return nil
 }
 
 // OnIncidentChange is an incidents hook: a newly opened or declared incident gets its
-// suspects, and a change of severity may cross the auto-rollback threshold.
+// suspects, an impact start moved back gets them worked out again, and a change of severity
+// may cross the auto-rollback threshold.
 func (t *Tracker) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
 	switch ev.Kind {
 	case incidents.KindOpened, incidents.KindDeclared:
 		return t.correlate(ctx, q, inc)
+	case incidents.KindImpactStartMoved:
+		return t.rematch(ctx, q, inc)
 	case incidents.KindSeverityChanged:
 		return t.autoRollback(ctx, q, inc)
 	}
@@ -183,6 +186,11 @@ func suspectReason(gap time.Duration, inc incidents.Incident) string {
 		return "deployed " + ago(gap) + " before the first alert"
 	}
 	return "deployed " + ago(gap) + " before impact started"
+}
+
+// duringReason says how long after the impact start a deploy finished.
+func duringReason(after time.Duration) string {
+	return "deployed during the incident, " + ago(after) + " after impact started"
 }
 
 func ago(d time.Duration) string {

@@ -10,16 +10,49 @@ import (
 	"firebreak/store"
 )
 
-// FindOpenTx returns the open incident an alert joins: the one of its Alertmanager group key,
-// else the one of its service and environment. ErrNotFound when there is none.
-func (m *Manager) FindOpenTx(ctx context.Context, q store.Querier, groupKey, service, environment string) (Incident, error) {
+// AlertGroup is what a new alert is grouped by, so that every incident belongs to one
+// group: the incident of a service and environment, or (Service empty) the incident of an
+// Alertmanager group key that was opened without a service. With ByGroupKey (the setting
+// alerts.group_by: group_key) the group key alone decides, whatever the service.
+type AlertGroup struct {
+	Service     string
+	Environment string
+	GroupKey    string
+	ByGroupKey  bool
+}
+
+// LockKey names the group's "find or open an incident" decision for store.LockKeys. A
+// service's key is ServiceLockKey, which recording a deploy and declaring an incident take
+// too.
+func (g AlertGroup) LockKey() string {
+	if g.Service != "" {
+		return ServiceLockKey(g.Service, g.Environment)
+	}
+	return "g:" + g.GroupKey
+}
+
+// where is the group's condition on incidents, with its arguments.
+func (g AlertGroup) where() (string, []any) {
+	switch {
+	case g.Service != "":
+		return `service = ? AND environment = ?`, []any{g.Service, g.Environment}
+	case g.ByGroupKey:
+		return `group_key = ?`, []any{g.GroupKey}
+	}
+	// A service's incident is its service's, even when it was opened by an alert of this
+	// group: an alert without a service does not join it.
+	return `group_key = ? AND service = ''`, []any{g.GroupKey}
+}
+
+// FindOpenTx returns the open incident a new alert of group g joins, locked until the
+// transaction ends (on PostgreSQL; SQLite's one writer needs no lock), so that nobody can
+// resolve it while the alert is being attached: a resolve that comes first makes it not
+// open here, one that comes later sees the alert. ErrNotFound when there is none.
+func (m *Manager) FindOpenTx(ctx context.Context, q store.Querier, g AlertGroup) (Incident, error) {
+	cond, args := g.where()
 	var inc Incident
 	err := q.GetContext(ctx, &inc, q.Rebind(`SELECT `+incidentColumns+` FROM incidents
-		WHERE group_key = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1`), groupKey)
-	if errors.Is(err, sql.ErrNoRows) && service != "" {
-		err = q.GetContext(ctx, &inc, q.Rebind(`SELECT `+incidentColumns+` FROM incidents
-			WHERE service = ? AND environment = ? AND status <> 'resolved' ORDER BY id DESC LIMIT 1`), service, environment)
-	}
+		WHERE `+cond+` AND status <> 'resolved' ORDER BY id DESC LIMIT 1`+m.forUpdate()), args...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, ErrNotFound
 	}
@@ -30,14 +63,15 @@ func (m *Manager) FindOpenTx(ctx context.Context, q store.Querier, groupKey, ser
 	return inc, nil
 }
 
-// FindReopenableTx returns the most recently resolved incident of the same group key, or of
-// the same service and environment, resolved at or after since: a flapping alert reopens it
-// instead of opening a new one. ErrNotFound when there is none.
-func (m *Manager) FindReopenableTx(ctx context.Context, q store.Querier, groupKey, service, environment string, since time.Time) (Incident, error) {
+// FindReopenableTx returns the incident of group g resolved most recently, at or after
+// since, locked like FindOpenTx: a flapping alert reopens it instead of opening a new one.
+// ErrNotFound when there is none.
+func (m *Manager) FindReopenableTx(ctx context.Context, q store.Querier, g AlertGroup, since time.Time) (Incident, error) {
+	cond, args := g.where()
 	var inc Incident
 	err := q.GetContext(ctx, &inc, q.Rebind(`SELECT `+incidentColumns+` FROM incidents
-		WHERE status = 'resolved' AND resolved_at >= ? AND (group_key = ? OR (? <> '' AND service = ? AND environment = ?))
-		ORDER BY resolved_at DESC, id DESC LIMIT 1`), since.UTC(), groupKey, service, service, environment)
+		WHERE `+cond+` AND status = 'resolved' AND resolved_at >= ?
+		ORDER BY resolved_at DESC, id DESC LIMIT 1`+m.forUpdate()), append(args, since.UTC())...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Incident{}, ErrNotFound
 	}
@@ -48,17 +82,38 @@ func (m *Manager) FindReopenableTx(ctx context.Context, q store.Querier, groupKe
 	return inc, nil
 }
 
-// LockGroupTx serialises the "find or open an incident" decision for one grouping key until
-// the transaction ends. On PostgreSQL the upsert takes a row lock that a second replica's
-// transaction waits on, so two replicas never both open an incident for one new group; it
-// is portable SQL, and on SQLite (one writer) it costs one small write.
-func (m *Manager) LockGroupTx(ctx context.Context, q store.Querier, key string) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO grouping_locks (key, touched_at) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET touched_at = excluded.touched_at`), key, m.Now())
+// LockRowTx locks incident id until the transaction ends, for a decision that must not
+// race with alerts joining it, such as resolving it because every alert has resolved: count
+// the firing alerts after LockRowTx, not before. On SQLite, whose one writer runs every
+// write transaction alone, it does nothing.
+func (m *Manager) LockRowTx(ctx context.Context, q store.Querier, id int64) error {
+	if m.forUpdate() == "" {
+		return nil
+	}
+	var got int64
+	err := q.GetContext(ctx, &got, q.Rebind(`SELECT id FROM incidents WHERE id = ?`+m.forUpdate()), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%w: no incident %d", ErrNotFound, id)
+	}
 	if err != nil {
-		return fmt.Errorf("lock grouping key: %w", err)
+		return fmt.Errorf("lock incident %d: %w", id, err)
 	}
 	return nil
+}
+
+// forUpdate is the row-lock suffix of a read whose decision must hold until commit.
+func (m *Manager) forUpdate() string {
+	if m.db != nil && m.db.Dialect == store.Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
+// LockGroupTx serialises the "find or open an incident" decision for one grouping key until
+// the transaction ends (see store.LockKeys): on PostgreSQL a second replica's transaction
+// waits for the first, so two replicas never both open an incident for one new group.
+func (m *Manager) LockGroupTx(ctx context.Context, q store.Querier, key string) error {
+	return store.LockKeys(ctx, q, []string{key})
 }
 
 // ServiceLockKey is the grouping lock of a service and environment. Opening an incident and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 )
 
@@ -35,6 +36,7 @@ var errGaveUp = errors.New("the request was cancelled before its batch ran")
 
 type batchItem struct {
 	ctx  context.Context
+	ids  []int32 // lock ids of the request's grouping keys (see LockKeys), sorted
 	fn   func(ctx context.Context, q Querier) error
 	done chan error
 }
@@ -56,7 +58,23 @@ func NewGroupCommitter(db *DB, workers, maxBatch, queueLen int, log *slog.Logger
 
 // Do runs fn inside a batched transaction and returns its error, or the commit's.
 func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q Querier) error) error {
+	return g.DoLocked(ctx, nil, fn)
+}
+
+// DoLocked is Do for a function that needs the given keys locked (see LockKeys). A batch
+// takes the keys of all its requests in one global order: locking in request order would
+// let two batches holding requests in opposite orders (the two copies an Alertmanager HA
+// pair sends to two replicas) each lock one and wait for the other, a deadlock. So the
+// batch takes all its requests' keys before running any of them.
+//
+// fn may run more than once (a batch is replayed when another of its requests fails, or
+// after a deadlock): it must start from its own input every time and keep nothing from an
+// earlier run but what it returns through its last one.
+func (g *GroupCommitter) DoLocked(ctx context.Context, keys []string, fn func(ctx context.Context, q Querier) error) error {
 	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	if len(keys) > 0 && g.db.Dialect == Postgres {
+		it.ids = lockIDs(keys)
+	}
 	// The read lock keeps Close from stopping the workers between the check and the send:
 	// an item queued after the workers drained the queue would wait forever.
 	g.closing.RLock()
@@ -77,6 +95,10 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q 
 	// caller must not answer before knowing.
 	return <-it.done
 }
+
+// Queued is the number of calls waiting for a batch to take them, for metrics and for tests
+// that need several calls in one batch.
+func (g *GroupCommitter) Queued() int { return len(g.queue) }
 
 // Close stops taking work, finishes what is queued and waits for the workers.
 func (g *GroupCommitter) Close() {
@@ -128,6 +150,9 @@ func (g *GroupCommitter) commit(batch []*batchItem) {
 	results := make([]error, len(batch))
 	failed := false
 	err := g.db.InTx(context.Background(), func(q Querier) error {
+		if err := lockBatch(q, batch); err != nil {
+			return err
+		}
 		for i, it := range batch {
 			if it.ctx.Err() != nil {
 				results[i] = errGaveUp
@@ -162,6 +187,9 @@ func (g *GroupCommitter) commitIsolated(batch []*batchItem) {
 	var err error
 	for attempt := 0; attempt < 2; attempt++ {
 		err = g.db.InTx(context.Background(), func(q Querier) error {
+			if err := lockBatch(q, batch); err != nil {
+				return err
+			}
 			for i, it := range batch {
 				results[i] = g.runOne(q, i, it)
 				if results[i] != nil && isTxFatal(results[i]) {
@@ -182,6 +210,29 @@ func (g *GroupCommitter) commitIsolated(batch []*batchItem) {
 		}
 		it.done <- results[i]
 	}
+}
+
+// lockBatch takes the locks of every request of the batch whose caller still waits, all
+// at once in their global order, before any request runs.
+func lockBatch(q Querier, batch []*batchItem) error {
+	var ids []int32
+	for _, it := range batch {
+		if it.ctx.Err() == nil {
+			ids = append(ids, it.ids...)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	if err := lockEverything(context.Background(), q, len(ids) > MaxLockKeys); err != nil {
+		return err
+	}
+	if len(ids) > MaxLockKeys {
+		return nil
+	}
+	return lockEach(context.Background(), q, ids)
 }
 
 // runOne runs one function inside its own savepoint.

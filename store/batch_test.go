@@ -14,12 +14,12 @@ import (
 	"firebreak/store/storetest"
 )
 
-// The group-commit tests write rows of grouping_locks: a table with a unique key and
-// nothing else depending on it.
+// The group-commit tests write rows of api_tokens, named by key: a table with a unique key
+// and nothing else depending on it in these tests.
 
 func insertKey(key string) func(ctx context.Context, q store.Querier) error {
 	return func(ctx context.Context, q store.Querier) error {
-		_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO grouping_locks (key, touched_at) VALUES (?, ?)`), key, time.Now().UTC())
+		_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO api_tokens (name, hash, scopes, created_at) VALUES (?, ?, '', ?)`), key, "hash-"+key, time.Now().UTC())
 		return err
 	}
 }
@@ -27,7 +27,7 @@ func insertKey(key string) func(ctx context.Context, q store.Querier) error {
 func keyExists(t *testing.T, db *store.DB, key string) bool {
 	t.Helper()
 	var n int
-	if err := db.R.GetContext(context.Background(), &n, db.R.Rebind(`SELECT COUNT(*) FROM grouping_locks WHERE key = ?`), key); err != nil {
+	if err := db.R.GetContext(context.Background(), &n, db.R.Rebind(`SELECT COUNT(*) FROM api_tokens WHERE name = ?`), key); err != nil {
 		t.Fatal(err)
 	}
 	return n == 1
@@ -36,7 +36,7 @@ func keyExists(t *testing.T, db *store.DB, key string) bool {
 func countKeys(t *testing.T, db *store.DB) int {
 	t.Helper()
 	var n int
-	if err := db.R.GetContext(context.Background(), &n, `SELECT COUNT(*) FROM grouping_locks`); err != nil {
+	if err := db.R.GetContext(context.Background(), &n, `SELECT COUNT(*) FROM api_tokens`); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -2,84 +2,88 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
+	"time"
 
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
 
-func TestTryLockTxIsGrantedInsideATransaction(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		ctx := context.Background()
-		for range 2 { // released at commit: the next transaction gets it again
-			err := db.InTx(ctx, func(q store.Querier) error {
-				got, err := store.TryLockTx(ctx, q, "retention")
-				if err != nil {
-					return err
-				}
-				if !got {
-					t.Error("the only transaction asking did not get the lock")
-				}
-				return nil
-			})
+// TestLockKeysMakesOverlappingTransactionsWait: on PostgreSQL a transaction that locks a key
+// another one holds waits until that one ends, whether it holds the key itself or, having
+// too many keys, everything. The waiting is read from pg_locks, not guessed from time.
+func TestLockKeysMakesOverlappingTransactionsWait(t *testing.T) {
+	db := storetest.Open(t, store.Postgres)
+	many := make([]string, store.MaxLockKeys+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("s:svc-%d", i)
+	}
+	for name, held := range map[string][]string{
+		"the same key":      {"s:checkout\x1fprod", "g:group"},
+		"too many for each": many,
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			first, err := db.W.BeginTxx(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
+			defer first.Rollback()
+			if err := store.LockKeys(ctx, first, held); err != nil {
+				t.Fatal(err)
+			}
+			second := make(chan error, 1)
+			go func() {
+				second <- db.InTx(ctx, func(q store.Querier) error {
+					return store.LockKeys(ctx, q, []string{"g:group", "s:checkout\x1fprod"})
+				})
+			}()
+			waitForAdvisoryWaiter(t, db)
+			select {
+			case err := <-second:
+				t.Fatalf("the second transaction got its locks while the first held them (err %v)", err)
+			default:
+			}
+			if err := first.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			if err := <-second; err != nil {
+				t.Fatalf("second transaction: %v", err)
+			}
+		})
+	}
+}
+
+// waitForAdvisoryWaiter waits until a session waits for an advisory lock of this test's
+// schema.
+func waitForAdvisoryWaiter(t *testing.T, db *store.DB) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var n int
+		if err := db.R.Get(&n, `SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted
+			AND classid::bigint = (hashtext(current_schema())::bigint & 4294967295)`); err != nil {
+			t.Fatal(err)
 		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no transaction waits for an advisory lock after 10 s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestLockKeysIsFreeOnSQLite: SQLite runs one write transaction at a time; locking costs
+// nothing there and never fails.
+func TestLockKeysIsFreeOnSQLite(t *testing.T) {
+	db := storetest.Open(t, store.SQLite)
+	err := db.InTx(context.Background(), func(q store.Querier) error {
+		return store.LockKeys(context.Background(), q, []string{"a", "b"})
 	})
-}
-
-func TestTwoPostgresTransactionsCannotBothHoldALock(t *testing.T) {
-	db := storetest.Open(t, store.Postgres)
-	ctx := context.Background()
-	first, err := db.W.BeginTxx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer first.Rollback()
-	if got, err := store.TryLockTx(ctx, first, "reminders"); err != nil || !got {
-		t.Fatalf("first transaction: got %v, %v; want the lock", got, err)
-	}
-
-	second, err := db.W.BeginTxx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.Rollback()
-	if got, err := store.TryLockTx(ctx, second, "reminders"); err != nil || got {
-		t.Fatalf("second transaction while the first holds it: got %v, %v; want false", got, err)
-	}
-	if got, err := store.TryLockTx(ctx, second, "heartbeat"); err != nil || !got {
-		t.Fatalf("second transaction, another name: got %v, %v; want the lock", got, err)
-	}
-
-	if err := first.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := store.TryLockTx(ctx, second, "reminders"); err != nil || !got {
-		t.Fatalf("second transaction after the first committed: got %v, %v; want the lock", got, err)
-	}
-}
-
-func TestPostgresLocksOfTwoSchemasAreIndependent(t *testing.T) {
-	// Two installations (or two parallel tests) in different schemas of one database must
-	// not skip each other's jobs.
-	a := storetest.Open(t, store.Postgres)
-	b := storetest.Open(t, store.Postgres)
-	ctx := context.Background()
-	ta, err := a.W.BeginTxx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ta.Rollback()
-	tb, err := b.W.BeginTxx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tb.Rollback()
-	for name, tx := range map[string]store.Querier{"a": ta, "b": tb} {
-		if got, err := store.TryLockTx(ctx, tx, "retention"); err != nil || !got {
-			t.Fatalf("schema %s: got %v, %v; want the lock", name, got, err)
-		}
 	}
 }

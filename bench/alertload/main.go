@@ -10,6 +10,11 @@
 //	go run ./bench/alertload -db sqlite -duration 10s
 //	go run ./bench/alertload -db sqlite -prefill 1000000
 //	FIREBREAK_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable go run ./bench/alertload -db postgres
+//	go run ./bench/alertload -db postgres -twins -duration 15s
+//
+// With -twins it measures an Alertmanager HA pair instead: two `firebreak serve` replicas on
+// one PostgreSQL schema, every payload sent to both at once (one copy each), -senders
+// senders per replica, and prints errors and latency per replica.
 //
 // Everything it talks to is on loopback, and every phase is bounded in time.
 package main
@@ -61,6 +66,7 @@ type options struct {
 	prefillTimeout time.Duration
 	baseline       float64 // alerts/s of an earlier run on an empty database, for the prefill target
 	keepLogs       bool
+	twins          bool
 	pgURL          string
 }
 
@@ -80,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.prefillTimeout, "prefill-timeout", 30*time.Minute, "give up the prefill after this long")
 	fs.Float64Var(&o.baseline, "baseline", 0, "alerts/s of the same target on an empty database, to check a prefilled run against (≥ 80%)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the child's directory (its log, the SQLite file) and print where it is")
+	fs.BoolVar(&o.twins, "twins", false, "send every payload twice at once, one copy to each of two replicas on one PostgreSQL schema (an Alertmanager HA pair); needs -db postgres")
 	if err := cli.Parse(fs, args); err != nil {
 		return o, err
 	}
@@ -102,6 +109,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-prefill-groups and -prefill-senders: want at least 1 (senders at most %d)", maxSenders)
 	case o.prefillTimeout <= 0:
 		return o, fmt.Errorf("-prefill-timeout %s: want more than 0", o.prefillTimeout)
+	case o.twins && (o.db != "postgres" || o.prefill > 0):
+		return o, fmt.Errorf("-twins: needs -db postgres (replicas share a database) and no -prefill")
 	}
 	o.pgURL = pgschema.BaseURL()
 	return o, nil
@@ -120,6 +129,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o.bin = bin
 	runID := randomHex(3)
 	load0 := loadAverage()
+	if o.twins {
+		err := runTwins(ctx, o, runID, stdout, stderr)
+		fmt.Fprintf(stdout, "machine load average (1 min): %s at the start, %s at the end\n", load0, loadAverage())
+		if err != nil {
+			fmt.Fprintf(stdout, "FAILED twins-postgres: %v\n", err)
+			return err
+		}
+		return ctx.Err()
+	}
 	fmt.Fprintf(stdout, "firebreak alert ingestion: %d senders × %d alerts a request (85%% repeats, 10%% new, 5%% resolves), %d groups, %d firing alerts warmed up, %s per target, %d CPUs, %s/%s\n",
 		o.senders, o.perRequest, o.groups, o.groups*o.warmPerGroup, o.duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
 

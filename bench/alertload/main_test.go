@@ -3,9 +3,13 @@ package main
 import (
 	"context"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"firebreak/bench/internal/pgschema"
+	"firebreak/store/storetest"
 )
 
 // TestDecodeOnlyShortRun runs the decode-only phase for a moment: the generated payloads
@@ -50,5 +54,26 @@ func TestParseFlagsRefusesNonsense(t *testing.T) {
 	}
 	if o.senders != 16 || o.perRequest != 10 || o.duration != 10*time.Second || o.groups != 200 || o.prefill != 0 || o.db != "sqlite" {
 		t.Fatalf("defaults are not the issue's: %+v", o)
+	}
+}
+
+// TestTwinsShortRun runs the HA twin load for a moment against two real replicas on
+// PostgreSQL: both take every payload, and their answers add up (runTwins checks it).
+func TestTwinsShortRun(t *testing.T) {
+	pg := os.Getenv(storetest.PostgresURLEnv)
+	if pg == "" {
+		t.Skip("needs PostgreSQL: " + storetest.PostgresURLEnv + " is not set")
+	}
+	t.Setenv(pgschema.URLEnv, pg)
+	var out strings.Builder
+	err := run(context.Background(), []string{"-db", "postgres", "-twins", "-senders", "2", "-groups", "4", "-warm", "10",
+		"-duration", "500ms"}, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("twins: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"replica-a", "replica-b", "result target=twins-postgres", "errors=0"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

@@ -171,25 +171,26 @@ func TestAlertmanagerWebhookEndToEnd(t *testing.T) {
 }
 
 // TestWebhookBodyLimitOnRealListener checks the body limits where only a real listener
-// shows them: 10 MiB for the Alertmanager webhook, 1 MiB for the rest of the API.
+// shows them: 64 MiB for the Alertmanager webhook (a 50,000-alert group fits), 1 MiB for
+// the rest of the API.
 func TestWebhookBodyLimitOnRealListener(t *testing.T) {
 	dir := t.TempDir()
 	fb := startServe(t, dir)
 	admin := fb.token
 	started := time.Now().Add(-time.Minute).UTC()
 
-	// A large batch under 10 MiB is taken whole.
-	under := bigWebhook("under-limit", started, 9<<20)
+	// A large batch over the old 10 MiB limit is taken whole.
+	under := bigWebhook("under-limit", started, 12<<20)
 	code, body := postRaw(t, fb.base+"/api/v1/alerts/alertmanager", admin, under)
 	if code != http.StatusOK {
 		t.Fatalf("webhook of %d bytes: %d %s, want 200", len(under), code, body)
 	}
 
-	// One over 10 MiB gets 413 with a JSON error, and nothing of it is stored. The server
+	// One over 64 MiB gets 413 with a JSON error, and nothing of it is stored. The server
 	// answers from the Content-Length header and closes without reading the body, so the
 	// client must read the answer while it is still writing: Go's net/http client (and so
 	// Alertmanager) mostly reports "broken pipe" here instead of the 413.
-	over := bigWebhook("over-limit", started, 10<<20+64<<10)
+	over := bigWebhook("over-limit", started, 64<<20+64<<10)
 	code, body = postReadingEarly(t, fb.base, "/api/v1/alerts/alertmanager", admin, over)
 	if code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("webhook of %d bytes: %d %s, want 413", len(over), code, body)
@@ -226,6 +227,12 @@ type alertmanager struct {
 
 func newAlertmanager(t *testing.T, base string, httpCfg *commoncfg.HTTPClientConfig) *alertmanager {
 	t.Helper()
+	return newAlertmanagerTimeout(t, base, httpCfg, 10*time.Second)
+}
+
+// newAlertmanagerTimeout is newAlertmanager with the webhook_config's timeout.
+func newAlertmanagerTimeout(t *testing.T, base string, httpCfg *commoncfg.HTTPClientConfig, timeout time.Duration) *alertmanager {
+	t.Helper()
 	tmpl, err := template.FromGlobs(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +243,7 @@ func newAlertmanager(t *testing.T, base string, httpCfg *commoncfg.HTTPClientCon
 		NotifierConfig: common.NotifierConfig{VSendResolved: true},
 		HTTPConfig:     httpCfg,
 		URL:            common.SecretTemplateURL(base + "/api/v1/alerts/alertmanager"),
-		Timeout:        10 * time.Second,
+		Timeout:        timeout,
 	}, tmpl, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)

@@ -50,6 +50,9 @@ type Options struct {
 	ConfigPath string   // when set, `serve --config ConfigPath`
 	Env        []string // more environment, after (so over) FIREBREAK_LISTEN and FIREBREAK_DATABASE_URL
 	SampleRSS  bool     // sample VmRSS every RSSEvery from ready to Stop (see SampledRSS)
+	// Replica: another child on the same database generated the admin token already, so this
+	// one writes none and Start reads none (Token stays empty).
+	Replica bool
 }
 
 // Child is one running `firebreak serve`.
@@ -115,9 +118,12 @@ func Start(ctx context.Context, o Options) (*Child, error) {
 	if err := c.waitReady(ctx, deadline.C); err != nil {
 		return fail(err)
 	}
-	// serve writes the file before /-/ready answers.
-	if c.Token, err = readAdminToken(tokenFilePath(o.Dir, o.DBURL)); err != nil {
-		return fail(err)
+	// serve writes the file before /-/ready answers; a replica joining a database that
+	// already has an admin token writes none.
+	if !o.Replica {
+		if c.Token, err = readAdminToken(tokenFilePath(o.Dir, o.DBURL)); err != nil {
+			return fail(err)
+		}
 	}
 	if o.SampleRSS {
 		c.sampled.Add(1)

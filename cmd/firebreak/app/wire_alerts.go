@@ -26,5 +26,6 @@ func alertOptions(cfg config.Config) alerts.Options {
 		EnvironmentLabels: cfg.Alerts.EnvironmentLabels,
 		SeverityMap:       sevs,
 		ReopenWindow:      time.Duration(cfg.Alerts.ReopenWindow),
+		GroupBy:           cfg.Alerts.GroupBy,
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"firebreak/config"
-	"firebreak/incidents"
 	"firebreak/outbox"
 	"firebreak/scheduler"
 	"firebreak/store"
@@ -53,18 +52,15 @@ func wireScheduler(db *store.DB, reg prometheus.Registerer, ts *tokens.Store, cf
 	return s, nil
 }
 
-// cleanUp deletes delivered outbox jobs and idle grouping-lock rows older than cutoff.
+// cleanUp deletes delivered outbox jobs older than cutoff. (Grouping locks are advisory
+// locks now, which leave no rows behind.)
 func cleanUp(ctx context.Context, q store.Querier, cutoff time.Time, log *slog.Logger) error {
 	jobs, err := outbox.DeleteDeliveredTx(ctx, q, cutoff, retentionBatch)
 	if err != nil {
 		return err
 	}
-	locks, err := incidents.DeleteIdleGroupingLocksTx(ctx, q, cutoff, retentionBatch)
-	if err != nil {
-		return err
-	}
-	if jobs > 0 || locks > 0 {
-		log.Info("retention: deleted old rows", "delivered_jobs", jobs, "grouping_locks", locks, "before", cutoff)
+	if jobs > 0 {
+		log.Info("retention: deleted old rows", "delivered_jobs", jobs, "before", cutoff)
 	}
 	return nil
 }
