@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
@@ -139,10 +140,19 @@ func readLimited(r io.Reader, limit int, gzipped bool, declared int) ([]byte, er
 	case err != nil:
 		return nil, badRequest("could not read the request body: %v", err)
 	case over:
+		if limit >= bigRefusal {
+			// The refused body held up to its limit; give that back now rather than at the
+			// next collection, so a run of oversized bodies (a gzip bomb, say) costs the
+			// limit once, not once per body until the garbage collector catches up.
+			debug.FreeOSMemory()
+		}
 		return nil, tooLarge(limit, gzipped)
 	}
 	return body, nil
 }
+
+// bigRefusal is the limit from which a refused body is worth returning to the OS at once.
+const bigRefusal = 8 << 20
 
 // readBlocks reads r to its end, or until it has read more than limit bytes (over). It
 // reads into blocks of growing size and joins them once at the end: a body of unknown
