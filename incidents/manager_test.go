@@ -9,38 +9,18 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
-
-// fakeClock is the manager's clock in these tests: it stands still until the story moves
-// it on.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // clockAt is 10:00 UTC on Wednesday 18 November 2026, when most stories begin.
 var clockAt = time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)
 
 func hhmm(h, m int) time.Time { return time.Date(2026, 11, 18, h, m, 0, 0, time.UTC) }
 
-func newTestManager(db *store.DB, start time.Time) (*Manager, *fakeClock) {
-	clock := newFakeClock(start)
+func newTestManager(db *store.DB, start time.Time) (*Manager, *testkit.Clock) {
+	clock := testkit.NewClock(start)
 	return NewManager(db, clock.Now), clock
 }
 

@@ -9,31 +9,14 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 	"firebreak/tokens"
 )
 
-// fakeClock is a settable clock, safe for concurrent use.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newStore(db *store.DB) (*tokens.Store, *fakeClock) {
-	c := &fakeClock{now: time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC)}
+func newStore(db *store.DB) (*tokens.Store, *testkit.Clock) {
+	c := testkit.NewClock(time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC))
 	return tokens.NewStore(db, c.Now), c
 }
 
