@@ -74,8 +74,19 @@ func checkOneIncident(t *testing.T, db *store.DB, m *incidents.Manager, in *aler
 	if n := len(eventsOfKind(evs, incidents.KindOpened)); n != 1 {
 		t.Fatalf("incident %d was opened %d times: %v", id, n, kinds(evs))
 	}
-	if n := len(eventsOfKind(evs, incidents.KindAlertFiring)); n != len(results)-1 {
-		t.Fatalf("incident %d has %d alert_firing lines, want %d", id, n, len(results)-1)
+	// Every other alert is on the timeline: the first ones a line each, the rest summed up.
+	lines := len(eventsOfKind(evs, incidents.KindAlertFiring))
+	summed := 0
+	for _, ev := range eventsOfKind(evs, incidents.KindAlertsFiredSummary) {
+		var n int
+		if _, err := fmt.Sscanf(ev.Text, "%d more", &n); err != nil {
+			t.Fatalf("summary line %q: %v", ev.Text, err)
+		}
+		summed += n
+	}
+	if lines != min(len(results)-1, 20) || lines+summed != len(results)-1 {
+		t.Fatalf("incident %d has %d alert_firing lines and %d alerts summed up, want %d in all, at most 20 lines",
+			id, lines, summed, len(results)-1)
 	}
 }
 

@@ -105,9 +105,15 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 		return inc.ID, nil // the "opened" event already names this alert
 	}
 	if !reopened { // the "reopened" event already names this alert
-		if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
-			Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
+		own, err := in.takeLine(ctx, q, s.lines, inc.ID, incidents.KindAlertFiring)
+		if err != nil {
 			return 0, err
+		}
+		if own {
+			if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
+				Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
+				return 0, err
+			}
 		}
 	}
 	if sev.Rank() < inc.Severity.Rank() || startsAt.Before(inc.ImpactStartedAt) {

@@ -130,6 +130,7 @@ type payloadState struct {
 	seen       map[incidents.AlertGroup]incidents.Incident
 	resolvedIn map[int64]incidents.Incident // read once per payload, not once per resolved alert
 	handled    map[string]bool              // firing fingerprints already handled
+	lines      lineBudget                   // which alerts get a timeline line of their own
 }
 
 func (s *payloadState) touch(id int64) {
@@ -144,7 +145,7 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 		p: p, now: now, earliest: map[string]time.Time{},
 		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
 		touched: map[int64]bool{}, cleared: map[int64]time.Time{}, seen: map[incidents.AlertGroup]incidents.Incident{},
-		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{},
+		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{}, lines: newLineBudget(),
 	}
 	fps := make([]string, len(p.Alerts))
 	// A payload may name one firing alert twice, with two starts: it is one occurrence
@@ -188,6 +189,9 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 		if err != nil {
 			return Result{}, err
 		}
+	}
+	if err := in.writeSummaries(ctx, q, s); err != nil {
+		return Result{}, err
 	}
 	for _, id := range s.res.Incidents {
 		if at, ok := s.cleared[id]; ok {
@@ -287,7 +291,7 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	}
 	s.res.Resolved++
 	s.touch(id)
-	if err := in.recordResolved(ctx, q, id, a, endsAt, now, s.resolvedIn); err != nil {
+	if err := in.recordResolved(ctx, q, s, id, a, endsAt, now); err != nil {
 		return err
 	}
 	if endsAt.After(s.cleared[id]) {
@@ -320,8 +324,12 @@ func (in *Ingester) resolveIfClear(ctx context.Context, q store.Querier, id int6
 	return err
 }
 
-func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, incidentID int64, a template.Alert, endsAt, now time.Time,
-	read map[int64]incidents.Incident) error {
+func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, s *payloadState, incidentID int64, a template.Alert,
+	endsAt, now time.Time) error {
+	if own, err := in.takeLine(ctx, q, s.lines, incidentID, incidents.KindAlertResolved); err != nil || !own {
+		return err
+	}
+	read := s.resolvedIn
 	inc, ok := read[incidentID]
 	if !ok {
 		var err error
