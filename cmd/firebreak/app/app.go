@@ -22,6 +22,7 @@ import (
 	"firebreak/config"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	slacknotify "firebreak/notify/slack"
 	"firebreak/outbox"
 	"firebreak/scheduler"
 	"firebreak/store"
@@ -56,6 +57,8 @@ type App struct {
 	Rollbacks *deploys.Rollbacks
 	Tracker   *deploys.Tracker
 	Alerts    *alerts.Ingester
+	// Slack is the Slack integration; nil when the config has no slack section.
+	Slack     *slacknotify.Service
 	Web       *web.Server
 	Scheduler *scheduler.Scheduler
 
@@ -96,6 +99,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	a.Outbox = wireOutbox(a.DB, cfg, opts)
 	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
 	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
+	if a.Slack, err = wireSlack(a, opts); err != nil {
+		return nil, err
+	}
 	a.Web = wireWeb(a, opts.Log)
 	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, cfg, opts.Log); err != nil {
 		return nil, err
