@@ -58,15 +58,13 @@ func (s *Service) runCommand(ctx context.Context, sc slashCommand) Reply {
 	case VerbMTTR:
 		return s.mttr(ctx, cmd)
 	}
+	here, err := incidentOfChannel(ctx, s.deps.DB.R, sc.ChannelID)
+	if err != nil {
+		return s.problem(ctx, err, cmd)
+	}
+	cmd = inIncidentChannel(cmd, here, sc.Text)
 	if cmd.ID == 0 {
-		id, err := incidentOfChannel(ctx, s.deps.DB.R, sc.ChannelID)
-		if err != nil {
-			return s.problem(ctx, err, cmd)
-		}
-		if id == 0 {
-			return s.missingID(cmd)
-		}
-		cmd.ID = id
+		return s.missingID(cmd)
 	}
 	switch cmd.Verb {
 	case VerbShow:
@@ -101,6 +99,27 @@ func (s *Service) runCommand(ctx context.Context, sc slashCommand) Reply {
 	}
 	return inChannel(fmt.Sprintf("%s Incident #%d %s by %s. %s", replyIcons[transitionKinds[cmd.Verb]], inc.ID, done[cmd.Verb],
 		escape(actor), incidentLink(s.cfg.PublicURL, inc)))
+}
+
+// inIncidentChannel applies a command typed in incident here's own channel (0: not an
+// incident channel). There the id may be left out, and a note or status update that starts
+// with a number ("note 500 errors stopped") is text about this incident: another incident is
+// named there as #N.
+func inIncidentChannel(cmd Command, here int64, raw string) Command {
+	if here == 0 {
+		return cmd
+	}
+	if cmd.ID == 0 {
+		cmd.ID = here
+		return cmd
+	}
+	_, rest := nextToken(text.Clean(raw))
+	idWord, _ := nextToken(rest)
+	if (cmd.Verb == VerbNote || cmd.Verb == VerbUpdate) && cmd.ID != here && !strings.HasPrefix(idWord, "#") {
+		cmd.Text = strings.TrimSpace(idWord + " " + cmd.Text)
+		cmd.ID = here
+	}
+	return cmd
 }
 
 // The state changes a subcommand makes, the timeline kinds they record and how an answer
@@ -229,7 +248,8 @@ func helpText() string {
 		fmt.Fprintf(&b, "• `%s`\n", usage[v])
 	}
 	b.WriteString("Severities run from sev1 (most severe) to sev4; `declare` without a title opens a form. " +
-		"In an incident's own channel the id may be left out (`/incident ack`, `/incident note <text>`). " +
+		"In an incident's own channel the id may be left out (`/incident ack`, `/incident note <text>`); there a note " +
+		"starting with a number is about that channel's incident, and another incident is named as `#12`. " +
 		"`update` writes a public status page update; `note` stays inside.")
 	return b.String()
 }
