@@ -223,7 +223,10 @@ func (s *Service) problem(ctx context.Context, err error, cmd Command) Reply {
 		return ephemeral(":warning: " + strings.TrimPrefix(msg, incidents.ErrInvalidTransition.Error()+": "))
 	case errors.Is(err, incidents.ErrInvalid):
 		return ephemeral(fmt.Sprintf(":warning: %s. Write it as `%s`.", strings.TrimPrefix(msg, incidents.ErrInvalid.Error()+": "), usage[cmd.Verb]))
-	case errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff), errors.Is(err, deploys.ErrNoSuspect),
+	case errors.Is(err, deploys.ErrNoSuspect):
+		return ephemeral(fmt.Sprintf(":warning: Cannot roll back: incident #%d has no suspected deploy. CI pipelines record deploys "+
+			"with `firebreak deploy record`; a deploy of the incident's service and environment shortly before it began is a suspect.", cmd.ID))
+	case errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
 		errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved), errors.Is(err, deploys.ErrWrongDeploy):
 		return ephemeral(":warning: Cannot roll back: " + msg + ".")
 	case errors.Is(err, store.ErrOverloaded), errors.Is(err, incidents.ErrContended), store.IsUnavailable(err):

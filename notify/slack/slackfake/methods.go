@@ -161,8 +161,8 @@ func messageJSON(m *Message) map[string]any {
 	return out
 }
 
-// channelForPostLocked finds the channel a post names (an id, "#name" or "name"), creating a
-// named one that does not exist yet, as if it had been made for the test.
+// channelForPostLocked finds the channel a post names (an id, "#name" or "name"), creating
+// one that does not exist yet, as if it had been made for the test.
 func (f *Server) channelForPostLocked(ref string) *channel {
 	if ch := f.channels[ref]; ch != nil {
 		return ch
@@ -175,7 +175,11 @@ func (f *Server) channelForPostLocked(ref string) *channel {
 		return f.channels[id]
 	}
 	if looksLikeID(ref) {
-		return nil
+		// A channel the test's people type in (C0GENERAL): it exists, under its id.
+		ch := &channel{id: ref, name: strings.ToLower(ref), members: map[string]bool{}, pins: map[string]bool{}}
+		f.channels[ref] = ch
+		f.byName[ch.name] = ref
+		return ch
 	}
 	return f.addChannelLocked(name)
 }
