@@ -69,7 +69,7 @@ func (s *Server) slackCommand(app Slack) fiber.Handler {
 			return slackError(err)
 		}
 		if reply.Empty() {
-			return c.SendStatus(http.StatusOK)
+			return c.Status(http.StatusOK).Send(nil) // empty: Slack shows a body as a message
 		}
 		return c.JSON(reply)
 	}
@@ -91,7 +91,7 @@ func (s *Server) slackInteraction(app Slack) fiber.Handler {
 			return slackError(err)
 		}
 		if answer == nil {
-			return c.SendStatus(http.StatusOK)
+			return c.Status(http.StatusOK).Send(nil) // empty: Slack shows a body as a message
 		}
 		return c.JSON(answer)
 	}
