@@ -186,6 +186,9 @@ func (a *App) Close() error {
 		if a.ln != nil {
 			_ = a.ln.Close() // already closed by the server when Run served on it
 		}
+		if a.Slack != nil {
+			a.Slack.Wait() // answers still going to Slack may need the database
+		}
 		if a.Writes != nil {
 			a.Writes.Close()
 		}
