@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"firebreak/incidents"
+	slack "firebreak/notify/slack"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -110,6 +111,24 @@ func TestARestartUpdatesTheSameMessage(t *testing.T) {
 		}
 		if n := len(r.fake.OKCalls("chat.postMessage")); n != 2 {
 			t.Errorf("%d posts, want the message and one reply", n)
+		}
+	})
+}
+
+// A channel configured by id is posted to as it is, and a lost answer is looked for in it
+// without listing channels.
+func TestChannelsConfiguredByID(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db, func(c *slack.Config) { c.Channel = "C0OPS0001" })
+		r.fake.LoseAnswers("chat.postMessage", 1)
+		inc := r.declare("By id", incidents.Sev3, "")
+		r.message("C0OPS0001", inc.ID)
+		r.waitFor("the lost post found", func() bool { return len(r.fake.OKCalls("conversations.history")) == 1 })
+		if n := len(r.fake.Calls("conversations.list")); n != 0 {
+			t.Errorf("%d conversations.list calls for a channel given by id", n)
+		}
+		if n := len(r.topMessages("C0OPS0001")); n != 1 {
+			t.Errorf("%d messages, want 1", n)
 		}
 	})
 }

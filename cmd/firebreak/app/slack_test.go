@@ -140,6 +140,14 @@ func TestSlackRequestsMustBeSignedBySlack(t *testing.T) {
 		if code, body := slackRequest(t, r.api.base, "/slack/interactions", url.Values{}, slackSecret, time.Now()); code != http.StatusBadRequest {
 			t.Errorf("interaction without payload: %d %s, want 400", code, body)
 		}
+		if code, body := slackRequest(t, r.api.base, "/slack/interactions", url.Values{"payload": {"{not json"}}, slackSecret, time.Now()); code != http.StatusBadRequest ||
+			!strings.Contains(body, "not an interaction") {
+			t.Errorf("interaction with a broken payload: %d %s, want 400", code, body)
+		}
+		if code, body := slackRequest(t, r.api.base, "/slack/commands", url.Values{"text": {"list"}}, slackSecret, time.Now()); code != http.StatusBadRequest ||
+			!strings.Contains(body, "user_id") {
+			t.Errorf("a command without user_id: %d %s, want 400", code, body)
+		}
 		code, out := slackCommand(t, r.api.base, "declare sev2 Signed", fake)
 		if code != http.StatusOK || out["response_type"] != "in_channel" || !strings.Contains(fmt.Sprint(out["text"]), "declared by Alice") {
 			t.Errorf("signed declare: %d %v", code, out)

@@ -10,6 +10,9 @@ import (
 	"firebreak/web"
 )
 
+// minSlackAttempts: with outbox.max_backoff at its 5 minutes, about two hours of tries.
+const minSlackAttempts = 30
+
 // wireSlack makes the Slack integration when the config has a slack section: it registers
 // its delivery job with the outbox and sees every incident change (after the deploy
 // tracker, so a new incident's suspects are matched first). nil when Slack is off.
@@ -47,8 +50,10 @@ func slackConfig(cfg config.Config) slacknotify.Config {
 		PublicURL:        cfg.PublicURL,
 		APIURL:           s.APIURL,
 		Responders:       s.Responders,
-		MaxAttempts:      cfg.Outbox.MaxAttempts,
-		MaxBackoff:       time.Duration(cfg.Outbox.MaxBackoff),
+		// An incident's last change may be its only chance to reach Slack: its job keeps
+		// trying through a Slack outage of a couple of hours (rate limits cost no attempt).
+		MaxAttempts: max(cfg.Outbox.MaxAttempts, minSlackAttempts),
+		MaxBackoff:  time.Duration(cfg.Outbox.MaxBackoff),
 	}
 	for name, svc := range cfg.Services {
 		if svc.SlackChannel != "" {
