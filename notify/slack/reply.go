@@ -43,7 +43,16 @@ const laterTimeout = 30 * time.Second
 func (s *Service) withinBudget(responseURL string, work func(ctx context.Context) Reply) Reply {
 	ctx, cancel := context.WithTimeout(context.Background(), laterTimeout)
 	result := make(chan Reply, 1)
-	go func() { result <- work(ctx) }()
+	go func() {
+		// This goroutine is not the request's: a panic here would end the process.
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("slack: answering panicked", "panic", p)
+				result <- ephemeral(":x: Something went wrong in Firebreak; its log says what.")
+			}
+		}()
+		result <- work(ctx)
+	}()
 	timer := time.NewTimer(s.cfg.CommandBudget)
 	defer timer.Stop()
 	select {
