@@ -57,11 +57,20 @@ func measureRateLimit(ctx context.Context, o options) (rateLimitResult, error) {
 		p.stop()
 		return res, err
 	}
-	select {
-	case <-done:
-		res.took = time.Since(start)
-	case <-ctx.Done():
-		res.timedOut, res.took = true, time.Since(start)
+	progress := time.NewTicker(30 * time.Second)
+	defer progress.Stop()
+wait:
+	for {
+		select {
+		case <-done:
+			res.took = time.Since(start)
+			break wait
+		case <-ctx.Done():
+			res.timedOut, res.took = true, time.Since(start)
+			break wait
+		case <-progress.C:
+			fmt.Fprintf(o.log, "slack: %s: %d of %d messages delivered\n", time.Since(start).Round(time.Second), okPosts.Load(), res.expected)
+		}
 	}
 	res.check(fake, ids, o.replies)
 	if err := p.stop(); err != nil {
