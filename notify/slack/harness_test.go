@@ -55,7 +55,10 @@ func newRig(t *testing.T, db *store.DB, adjust func(*slack.Config)) *rig {
 	fake.AddUser(slackfake.User{ID: dave, Name: "dave", DisplayName: "Dave"})
 	cfg := slack.Config{BotToken: "xoxb-test", SigningSecret: "test-secret", Channel: "#incidents", APIURL: fake.APIURL(),
 		ServiceChannels: map[string]string{"checkout": "#checkout"}, RollbackServices: map[string]bool{"checkout": true},
-		PublicURL: "https://firebreak.example", MaxBackoff: 200 * time.Millisecond}
+		PublicURL: "https://firebreak.example", MaxBackoff: 200 * time.Millisecond,
+		// Answers come in the HTTP answer however loaded the machine running the tests is;
+		// TestSlowCommandsAnswerThroughTheResponseURL sets a short budget of its own.
+		CommandBudget: time.Minute}
 	if adjust != nil {
 		adjust(&cfg)
 	}
