@@ -23,9 +23,8 @@ const (
 	maxSectionText = 3000
 	maxField       = 2000
 	maxContext     = 2000
-	maxButtonValue = 2000
-	// maxMessageText is the top-level text of a message: Slack cuts past 40,000; a thread
-	// reply stays far shorter to be readable.
+	// maxReplyText bounds a thread reply: Slack cuts a message's text past 40,000
+	// characters; a reply stays far shorter to be readable.
 	maxReplyText = 3000
 	// maxSuspects listed in a message; more are counted.
 	maxSuspects = 5
