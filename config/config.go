@@ -212,11 +212,29 @@ type Slack struct {
 	BotToken string `yaml:"-"`
 	// SigningSecret is read from SigningSecretEnv by Load.
 	SigningSecret string `yaml:"-"`
-	// Channel receives incidents of services without their own channel.
+	// Channel receives incidents of services without their own channel: a
+	// name such as "#incidents" or a channel id.
 	Channel string `yaml:"channel"`
+	// IncidentChannels gives incidents at or above a severity a channel of
+	// their own; nil means none.
+	IncidentChannels *IncidentChannels `yaml:"incident_channels,omitempty"`
+	// Responders are Slack user ids (U…, W…) and user group ids (S…). They
+	// are invited to incident channels and, when the list is not empty,
+	// only they may acknowledge, remediate, resolve or roll back an
+	// incident from Slack.
+	Responders []string `yaml:"responders,omitempty"`
 	// APIURL points the client at another Slack API (tests); empty means
 	// Slack itself.
 	APIURL string `yaml:"api_url,omitempty"`
+}
+
+// IncidentChannels configures a Slack channel per incident.
+type IncidentChannels struct {
+	// MinSeverity is the least severe incident (sev1..sev4) that gets a
+	// channel: sev2 means sev1 and sev2 incidents.
+	MinSeverity string `yaml:"min_severity"`
+	// Prefix starts every channel's name: <prefix><id>-<title words>.
+	Prefix string `yaml:"prefix"`
 }
 
 // Statuspage configures the public status page.

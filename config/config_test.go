@@ -43,6 +43,8 @@ slack:
   bot_token_env: SLACK_BOT_TOKEN
   signing_secret_env: SLACK_SIGNING_SECRET
   channel: "#incidents"
+  incident_channels: {min_severity: sev2, prefix: inc-}   # optional: a channel per incident
+  responders: [U012ABCDEF]        # Slack users or user groups invited to incident channels
   api_url: ""                     # only to point the client at a test server
 statuspage:
   title: Example Status
@@ -186,6 +188,8 @@ func TestProductExampleLoads(t *testing.T) {
 		BotToken:         "xoxb-secret-bot",
 		SigningSecret:    "secret-signing",
 		Channel:          "#incidents",
+		IncidentChannels: &IncidentChannels{MinSeverity: "sev2", Prefix: "inc-"},
+		Responders:       []string{"U012ABCDEF"},
 	}
 	want.Statuspage = &Statuspage{
 		Title:      "Example Status",
@@ -646,6 +650,17 @@ func TestRejected(t *testing.T) {
 			},
 		},
 		{
+			name: "slack incident channels and responders",
+			env:  map[string]string{"B": "b", "S": "s"},
+			file: "slack:\n  bot_token_env: B\n  signing_secret_env: S\n  channel: C123\n  incident_channels: {min_severity: sev5, prefix: Inc#}\n  responders: [U012ABCDEF, S0GROUP1, alice]\n",
+			want: []string{
+				`slack.incident_channels.min_severity: unknown severity "sev5"`,
+				`slack.incident_channels.prefix: "Inc#" is not a channel name start`,
+				`slack.responders[2]: "alice" is not a Slack user id`,
+			},
+			deny: []string{"responders[0]", "responders[1]"},
+		},
+		{
 			name: "statuspage components must be named and unique",
 			file: "statuspage:\n  components:\n    - {name: API}\n    - {name: API}\n    - {group: Shop}\n  publish:\n    - {url: \"ftp://x\", secret_env: P}\n",
 			want: []string{
@@ -800,5 +815,18 @@ func TestEnvironmentAliases(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `environments.production[0]: "prod" is already an alias of live`) ||
 		!strings.Contains(err.Error(), `"production" is an environment of its own`) {
 		t.Errorf("conflicting aliases: %v", err)
+	}
+}
+
+// An incident_channels section that is present but empty turns the feature on with its
+// defaults: sev2 and above, names starting with inc-.
+func TestIncidentChannelsStartFromDefaults(t *testing.T) {
+	file := "slack:\n  bot_token_env: B\n  signing_secret_env: S\n  channel: \"#incidents\"\n  incident_channels: {}\n"
+	cfg, err := Load(writeFile(t, file), env(map[string]string{"B": "b", "S": "s"}))
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if got := cfg.Slack.IncidentChannels; got == nil || *got != (IncidentChannels{MinSeverity: "sev2", Prefix: "inc-"}) {
+		t.Errorf("incident_channels = %+v, want sev2 and inc-", got)
 	}
 }

@@ -36,6 +36,9 @@ const (
 	defaultWebhookTimeout      = 10 * time.Second
 
 	defaultStatuspageTitle = "Status"
+
+	defaultIncidentChannelSeverity = "sev2"
+	defaultIncidentChannelPrefix   = "inc-"
 )
 
 // Default returns the configuration used when there is no file: SQLite
@@ -115,4 +118,10 @@ func publicURLFor(listen string) string {
 		host = "localhost"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// defaultIncidentChannels holds what a slack.incident_channels section
+// starts from.
+func defaultIncidentChannels() IncidentChannels {
+	return IncidentChannels{MinSeverity: defaultIncidentChannelSeverity, Prefix: defaultIncidentChannelPrefix}
 }

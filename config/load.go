@@ -150,6 +150,18 @@ func (w *Webhook) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+// UnmarshalYAML starts an incident_channels section from its defaults;
+// see Rollback.UnmarshalYAML.
+func (ic *IncidentChannels) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain IncidentChannels
+	p := plain(defaultIncidentChannels())
+	if err := unmarshal(&p); err != nil {
+		return err
+	}
+	*ic = IncidentChannels(p)
+	return nil
+}
+
 // UnmarshalYAML starts a statuspage section from its defaults; see
 // Rollback.UnmarshalYAML.
 func (s *Statuspage) UnmarshalYAML(unmarshal func(any) error) error {

@@ -238,6 +238,48 @@ func (p *problems) checkSlack(s Slack, env secretEnv) {
 		p.add("slack.channel", "is required: incidents of services without slack_channel are posted there")
 	}
 	p.checkURL("slack.api_url", s.APIURL, false)
+	if ic := s.IncidentChannels; ic != nil {
+		p.severity("slack.incident_channels.min_severity", ic.MinSeverity)
+		if !validChannelPrefix(ic.Prefix) {
+			p.add("slack.incident_channels.prefix", "%q is not a channel name start: use up to %d lowercase letters, digits, - or _ (for example inc-)",
+				ic.Prefix, maxChannelPrefix)
+		}
+	}
+	for i, r := range s.Responders {
+		if !validSlackID(r) {
+			p.add(fmt.Sprintf("slack.responders[%d]", i), "%q is not a Slack user id (U…, W…) or user group id (S…); "+
+				"a profile's ⋮ menu has \"Copy member ID\"", r)
+		}
+	}
+}
+
+// maxChannelPrefix keeps room in Slack's 80 characters for the incident's id and title.
+const maxChannelPrefix = 20
+
+// validChannelPrefix accepts what Slack allows in a channel name.
+func validChannelPrefix(prefix string) bool {
+	if prefix == "" || len(prefix) > maxChannelPrefix {
+		return false
+	}
+	for _, r := range prefix {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// validSlackID accepts a user (U…, W…) or user group (S…) id: upper-case letters and digits.
+func validSlackID(id string) bool {
+	if len(id) < 3 || len(id) > 30 || !strings.ContainsRune("UWS", rune(id[0])) {
+		return false
+	}
+	for _, r := range id[1:] {
+		if !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *problems) checkStatuspage(s Statuspage, env secretEnv) {

@@ -239,6 +239,11 @@ func (o *Outbox) deliver(ctx context.Context, job Job) {
 		o.finish(rctx, job, "done", time.Time{}, "")
 		return
 	}
+	if wait, ok := retryAfterOf(err); ok {
+		o.opts.Log.Info("outbox job asked to wait", "id", job.ID, "kind", job.Kind, "wait", wait, "err", err)
+		o.deferJob(rctx, job, o.opts.Clock().UTC().Add(wait), err.Error())
+		return
+	}
 	out := Outcome{Attempt: job.Attempts, MaxAttempts: k.opts.MaxAttempts, Err: err}
 	if retry && job.Attempts < k.opts.MaxAttempts {
 		out.NextAt = o.opts.Clock().UTC().Add(k.opts.backoff(job.Attempts))

@@ -117,9 +117,16 @@ func (s *Server) apiRoutes(api *trustGroup) {
 	api.get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
 }
 
-// slackRoutes registers Slack's endpoints (POST /slack/commands, /slack/interactions) once
-// they exist; every route of the group is checked against Slack's signature.
-func (s *Server) slackRoutes(slack *trustGroup) {}
+// slackRoutes registers Slack's endpoints; every route of the group is checked against
+// Slack's signature.
+func (s *Server) slackRoutes(slack *trustGroup) {
+	app, ok := s.deps.Slack.(Slack)
+	if !ok {
+		return // a verifier alone (tests of the group) answers nothing
+	}
+	slack.post("/commands", s.deps.MaxBodyBytes, nil, s.slackCommand(app))
+	slack.post("/interactions", s.deps.MaxBodyBytes, nil, s.slackInteraction(app))
+}
 
 // pageRoutes registers the web UI's pages (/incidents, /incidents/:id, /deploys,
 // /reports/mttr, /status) once they exist; every page needs a live session. /login and

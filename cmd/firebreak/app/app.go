@@ -21,6 +21,7 @@ import (
 	"firebreak/config"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	slacknotify "firebreak/notify/slack"
 	"firebreak/outbox"
 	"firebreak/scheduler"
 	"firebreak/store"
@@ -57,6 +58,8 @@ type App struct {
 	Rollbacks *deploys.Rollbacks
 	Tracker   *deploys.Tracker
 	Alerts    *alerts.Ingester
+	// Slack is the Slack integration; nil when the config has no slack section.
+	Slack     *slacknotify.Service
 	Web       *web.Server
 	Scheduler *scheduler.Scheduler
 
@@ -94,6 +97,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	a.Outbox = wireOutbox(a.DB, cfg, opts)
 	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
 	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
+	if a.Slack, err = wireSlack(a, opts); err != nil {
+		return nil, err
+	}
 	a.Web = wireWeb(a, opts.Log)
 	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, a.Tokens, cfg, opts.Log); err != nil {
 		return nil, err
@@ -188,6 +194,9 @@ func (a *App) Close() error {
 	a.closeOnce.Do(func() {
 		if a.ln != nil {
 			_ = a.ln.Close() // already closed by the server when Run served on it
+		}
+		if a.Slack != nil {
+			a.Slack.Wait() // answers still going to Slack may need the database
 		}
 		if a.Writes != nil {
 			a.Writes.Close()

@@ -19,6 +19,7 @@ func wireWeb(a *App, log *slog.Logger) *web.Server {
 		Rollbacks:       a.Rollbacks,
 		Postmortems:     wirePostmortems(a),
 		Auth:            a.Tokens,
+		Slack:           a.slackForWeb(),
 		Registry:        a.Registry,
 		Logger:          log,
 		MaxBodyBytes:    int(cfg.Server.MaxBodyBytes),

@@ -1,0 +1,77 @@
+package slack
+
+import (
+	"context"
+	"strconv"
+
+	"firebreak/deploys"
+	"firebreak/incidents"
+	"firebreak/store"
+	"firebreak/text"
+)
+
+// job is the payload of a JobKind job: which incident to bring up to date in Slack.
+type job struct {
+	IncidentID int64 `json:"incident_id"`
+}
+
+// coalesceKey keeps one delivery job per incident: only the newest is delivered, one at a
+// time and in order.
+func coalesceKey(incidentID int64) string { return "incident:" + strconv.FormatInt(incidentID, 10) }
+
+// silent are the timeline events Slack learns of only through the message: alerts joining
+// or resolving are counted in it, never replied one by one, so a storm cannot flood the
+// thread; the incident's opening is the message itself.
+var silent = map[incidents.EventKind]bool{
+	incidents.KindAlertFiring:   true,
+	incidents.KindAlertResolved: true,
+	incidents.KindOpened:        true,
+	incidents.KindDeclared:      true,
+}
+
+// OnIncidentChange is an incidents hook, run inside the transaction of every timeline event.
+// It queues the thread reply the event deserves, if any, and a job that brings the
+// incident's messages up to date: both commit with the change, or neither does.
+func (s *Service) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
+	if !silent[ev.Kind] {
+		if err := insertReply(ctx, q, inc.ID, string(ev.Kind), replyText(ev), ev.At); err != nil {
+			return err
+		}
+	}
+	_, err := s.deps.Outbox.EnqueueCoalescedTx(ctx, q, JobKind, job{IncidentID: inc.ID}, coalesceKey(inc.ID))
+	return err
+}
+
+// replyIcons start a reply, by what it tells.
+var replyIcons = map[incidents.EventKind]string{
+	incidents.KindAcknowledged:       ":eyes:",
+	incidents.KindRemediationStarted: ":hammer_and_wrench:",
+	incidents.KindMitigated:          ":large_green_circle:",
+	incidents.KindResolved:           ":white_check_mark:",
+	incidents.KindReopened:           ":arrows_counterclockwise:",
+	incidents.KindSeverityChanged:    ":arrow_up:",
+	incidents.KindAlertsCleared:      ":large_green_circle:",
+	deploys.KindDeploySuspected:      ":mag:",
+	deploys.KindDeployDuring:         ":package:",
+	deploys.KindRollbackRequested:    ":rewind:",
+	deploys.KindRollbackSucceeded:    ":rewind:",
+	deploys.KindRollbackFailed:       ":x:",
+	deploys.KindRollbackUnknown:      ":warning:",
+	deploys.KindRollbackCancelled:    ":no_entry_sign:",
+}
+
+// replyText is the thread reply for a timeline event, within Slack's limits.
+func replyText(ev incidents.Event) string {
+	body := cutEscaped(ev.Text, maxReplyText-200)
+	switch ev.Kind {
+	case incidents.KindNote:
+		return ":memo: *" + escape(text.OneLine(ev.Actor, maxUserName)) + "*: " + body
+	case incidents.KindStatusUpdate:
+		return ":loudspeaker: *Status page update* by " + escape(text.OneLine(ev.Actor, maxUserName)) + ": " + body
+	}
+	icon := replyIcons[ev.Kind]
+	if icon == "" {
+		icon = ":small_blue_diamond:"
+	}
+	return icon + " " + body
+}
