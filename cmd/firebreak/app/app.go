@@ -23,6 +23,7 @@ import (
 	"firebreak/incidents"
 	"firebreak/outbox"
 	"firebreak/scheduler"
+	"firebreak/statuspage/publish"
 	"firebreak/store"
 	"firebreak/tokens"
 	"firebreak/web"
@@ -60,6 +61,9 @@ type App struct {
 	Web       *web.Server
 	Scheduler *scheduler.Scheduler
 
+	// Statuspage keeps and publishes the status page; nil without a statuspage section.
+	Statuspage *publish.Service
+
 	log       *slog.Logger
 	ln        net.Listener
 	closeOnce sync.Once
@@ -94,8 +98,14 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	a.Outbox = wireOutbox(a.DB, cfg, opts)
 	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
 	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
+	if a.Statuspage, err = wireStatuspage(ctx, a, opts.Log); err != nil {
+		return nil, err
+	}
 	a.Web = wireWeb(a, opts.Log)
 	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, a.Tokens, cfg, opts.Log); err != nil {
+		return nil, err
+	}
+	if err = scheduleStatuspage(a.Scheduler, a.Statuspage); err != nil {
 		return nil, err
 	}
 	return a, nil
