@@ -71,7 +71,9 @@ func TestPushesCoalesce(t *testing.T) {
 			t.Fatalf("%d pushes wait, want 1", n)
 		}
 		e.runOutbox()
-		ss.waitFor("the incident", func(s summaryJSON) bool { return len(s.Incidents) == 1 && s.componentStatus("Search") == "partial_outage" })
+		ss.waitFor("the incident", func(s summaryJSON) bool {
+			return len(s.Incidents) == 1 && s.componentStatus("Search") == "partial_outage"
+		})
 		if n := ss.pushes.Load(); n != 1 {
 			t.Fatalf("the status-server got %d pushes, want 1", n)
 		}
