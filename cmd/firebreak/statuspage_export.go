@@ -49,7 +49,7 @@ func runStatuspageExport(ctx context.Context, cfgPath, dir string, stdout io.Wri
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "wrote the status page to %s: %d components, %d incidents, %d maintenances\n",
+	_, err = fmt.Fprintf(stdout, "wrote the status page to %s (components: %d, incidents: %d, maintenances: %d)\n",
 		dir, len(snap.Components), len(snap.Incidents), len(snap.Maintenances))
 	return err
 }
