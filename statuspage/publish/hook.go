@@ -2,7 +2,10 @@ package publish
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 
 	"firebreak/incidents"
 	"firebreak/store"
@@ -76,15 +79,9 @@ func (s *Service) publishIfShownTx(ctx context.Context, q store.Querier, inc inc
 	}
 	shown := len(inc.PublicComponents) > 0
 	if !shown && inc.Service != "" {
-		comps, err := listComponents(ctx, q)
-		if err != nil {
+		var err error
+		if shown, err = followed(ctx, q, inc.Service); err != nil {
 			return err
-		}
-		for _, c := range comps {
-			if slices.Contains(c.Services, inc.Service) {
-				shown = true
-				break
-			}
 		}
 	}
 	if !shown {
@@ -95,3 +92,25 @@ func (s *Service) publishIfShownTx(ctx context.Context, q store.Querier, inc inc
 	}
 	return s.PublishTx(ctx, q)
 }
+
+// followed reports whether a component follows service. It runs for incident changes that
+// may move no component at all, so it reads only the candidates' service lists: LIKE finds
+// the lists that may hold the name (any false match is checked away).
+func followed(ctx context.Context, q store.Querier, service string) (bool, error) {
+	quoted, _ := json.Marshal(service) // as it appears in the JSON array
+	pattern := "%" + likeEscaper.Replace(string(quoted)) + "%"
+	var lists []StringList
+	err := q.SelectContext(ctx, &lists, q.Rebind(`SELECT services FROM statuspage_components WHERE services LIKE ? ESCAPE '\'`), pattern)
+	if err != nil {
+		return false, fmt.Errorf("find the components of service %q: %w", service, err)
+	}
+	for _, l := range lists {
+		if slices.Contains(l, service) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// likeEscaper escapes LIKE's wildcards and its escape character.
+var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)

@@ -133,3 +133,38 @@ func waitJob(t *testing.T, db *store.DB, ok func(jobRow) bool) {
 	t.Helper()
 	waitUntil(t, "the push job to finish", func() bool { return ok(lastJob(t, db)) })
 }
+
+// TestOnlyWhatThePageShowsIsPushed: an incident of a service no component follows, or an
+// internal note, pushes nothing; an incident of a followed service, a public note, and any
+// change of a public incident push. Service names holding LIKE's wildcards match only
+// themselves.
+func TestOnlyWhatThePageShowsIsPushed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e := newEnv(t, db, publish.Options{Targets: []publish.Target{{URL: "http://127.0.0.1:9/api/push", Secret: pushSecret}},
+			Components: []publish.ConfigComponent{{Name: "Payments", Services: []string{"pay_ments%"}, Automatic: true}}})
+		pushesAfter := func(what string, change func()) int {
+			t.Helper()
+			if _, err := db.W.Exec(`DELETE FROM outbox_jobs`); err != nil {
+				t.Fatal(err)
+			}
+			change()
+			return e.pendingPushes()
+		}
+		var other incidents.Incident
+		if n := pushesAfter("an incident of another service", func() { other = e.declare("Pay down", "sev1", "payXmentsX") }); n != 0 {
+			t.Errorf("an incident of a service no component follows pushed %d times", n)
+		}
+		if n := pushesAfter("an internal note", func() { e.note(other.ID, "looking", false) }); n != 0 {
+			t.Errorf("an internal note pushed")
+		}
+		if n := pushesAfter("an incident of a followed service", func() { e.declare("Pay down", "sev3", "pay_ments%") }); n != 1 {
+			t.Errorf("an incident of a followed service: %d pushes waiting, want 1", n)
+		}
+		if n := pushesAfter("a public note", func() { e.note(other.ID, "Payments fail.", true) }); n != 1 {
+			t.Errorf("a public note: %d pushes waiting, want 1", n)
+		}
+		if n := pushesAfter("a public incident's change", func() { e.transition(other.ID, incidents.Acknowledge) }); n != 1 {
+			t.Errorf("acknowledging a public incident: %d pushes waiting, want 1", n)
+		}
+	})
+}
