@@ -11,8 +11,8 @@ import (
 // SyncConfig makes the components of the config file exist as written, in their order,
 // marked as defined in config so the API leaves them alone; a component the file no longer
 // lists is deleted. A component created through the API with a name the file now uses
-// becomes the file's. The page is published when anything changed. Every replica runs it at
-// start; running it twice changes nothing.
+// becomes the file's. Then the page is published. Every replica runs it at start; running it
+// twice changes nothing but the push.
 func (s *Service) SyncConfig(ctx context.Context) error {
 	now := s.now()
 	var changed []string
@@ -67,9 +67,8 @@ func (s *Service) SyncConfig(ctx context.Context) error {
 				changed = append(changed, c.Name)
 			}
 		}
-		if len(changed) == 0 {
-			return nil
-		}
+		// A start pushes the page even when nothing changed here: a status-server that lost
+		// its data gets it back at once, not at the next heartbeat.
 		return s.PublishTx(ctx, q)
 	})
 	if err != nil {

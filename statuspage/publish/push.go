@@ -2,6 +2,8 @@ package publish
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,14 +14,22 @@ import (
 	"firebreak/store"
 )
 
-// pushJob is the payload of a push job: the status-server it goes to. The snapshot itself is
-// built when the job runs, so a job delivered late still carries the latest state.
+// pushJob is the payload of a push job: the status-server it goes to, by targetKey. The
+// snapshot itself is built when the job runs, so a job delivered late still carries the
+// latest state.
 type pushJob struct {
-	URL string `json:"url"`
+	Target string `json:"target"`
+}
+
+// targetKey names a status-server in the outbox without its URL, which may hold a secret
+// (user info, a query token): the first 16 bytes of the URL's SHA-256, in hex.
+func targetKey(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:16])
 }
 
 // coalesceKey groups the pushes to one status-server: only the newest waiting one goes.
-func coalesceKey(url string) string { return "statuspage " + url }
+func coalesceKey(target string) string { return "statuspage " + target }
 
 // PublishTx enqueues a push to every status-server in the caller's transaction, so the
 // page is pushed if and only if the change commits. Without targets it does nothing.
@@ -28,7 +38,8 @@ func (s *Service) PublishTx(ctx context.Context, q store.Querier) error {
 		return nil
 	}
 	for _, t := range s.opts.Targets {
-		if _, err := s.jobs.EnqueueCoalescedTx(ctx, q, KindPush, pushJob{URL: t.URL}, coalesceKey(t.URL)); err != nil {
+		key := targetKey(t.URL)
+		if _, err := s.jobs.EnqueueCoalescedTx(ctx, q, KindPush, pushJob{Target: key}, coalesceKey(key)); err != nil {
 			return fmt.Errorf("enqueue status page push: %w", err)
 		}
 	}
@@ -46,10 +57,10 @@ func (h pushHandler) Handle(ctx context.Context, job outbox.Job) (retry bool, er
 	if err := json.Unmarshal(job.Payload, &p); err != nil {
 		return false, fmt.Errorf("status page push job %d: %w", job.ID, err)
 	}
-	target, ok := s.targets[p.URL]
+	target, ok := s.targets[p.Target]
 	if !ok {
 		// The config no longer lists it: nothing to send it with.
-		s.opts.Log.Info("status page push dropped: the status-server is no longer configured", "url", webhook.Redact(p.URL))
+		s.opts.Log.Info("status page push dropped: the status-server is no longer configured", "target", p.Target)
 		return false, nil
 	}
 	seq, err := nextSequence(ctx, s.db, s.now())

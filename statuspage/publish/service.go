@@ -73,7 +73,8 @@ type Service struct {
 	jobs      *outbox.Outbox
 	opts      Options
 	client    *webhook.Client
-	targets   map[string]Target
+	// targets are the status-servers by targetKey.
+	targets map[string]Target
 }
 
 // New returns a Service. With jobs and Targets it registers the push job kind on jobs; with
@@ -97,7 +98,7 @@ func New(db *store.DB, m *incidents.Manager, jobs *outbox.Outbox, opts Options) 
 	if jobs != nil && len(opts.Targets) > 0 {
 		s.jobs = jobs
 		for _, t := range opts.Targets {
-			s.targets[t.URL] = t
+			s.targets[targetKey(t.URL)] = t
 		}
 		jobs.RegisterKind(KindPush, pushHandler{s}, outbox.KindOptions{
 			Coalesce: true,
