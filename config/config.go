@@ -241,6 +241,15 @@ type IncidentChannels struct {
 type Statuspage struct {
 	// Title is the page's heading.
 	Title string `yaml:"title"`
+	// URL is the page's public address (Statuspage's page.url); empty means
+	// the status-server's public_url, and relative links in an export.
+	URL string `yaml:"url,omitempty"`
+	// TimeZone is the IANA zone the page shows times in and starts uptime
+	// days at; empty means UTC.
+	TimeZone string `yaml:"time_zone,omitempty"`
+	// MinSeverity is the least severe incident (sev1..sev4) that changes a
+	// component's status: sev2 means sev1 and sev2 incidents.
+	MinSeverity string `yaml:"min_severity"`
 	// Components are what the public sees, each following the incidents
 	// of its services.
 	Components []Component `yaml:"components,omitempty"`
@@ -257,6 +266,11 @@ type Component struct {
 	Group string `yaml:"group,omitempty"`
 	// Services are the services whose incidents change its status.
 	Services []string `yaml:"services,omitempty"`
+	// Automatic makes its status follow the incidents of its services;
+	// false keeps it operational except during maintenance.
+	Automatic bool `yaml:"automatic"`
+	// Description is shown under its name; empty means none.
+	Description string `yaml:"description,omitempty"`
 }
 
 // Publish is one status-server that snapshots are pushed to.

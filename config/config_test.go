@@ -192,9 +192,10 @@ func TestProductExampleLoads(t *testing.T) {
 		Responders:       []string{"U012ABCDEF"},
 	}
 	want.Statuspage = &Statuspage{
-		Title:      "Example Status",
-		Components: []Component{{Name: "Checkout", Group: "Shop", Services: []string{"checkout"}}},
-		Publish:    []Publish{{URL: "https://status.example.com/api/push", SecretEnv: "STATUS_PUSH_SECRET", Secret: "secret-push-key"}},
+		Title:       "Example Status",
+		MinSeverity: "sev2",
+		Components:  []Component{{Name: "Checkout", Group: "Shop", Services: []string{"checkout"}, Automatic: true}},
+		Publish:     []Publish{{URL: "https://status.example.com/api/push", SecretEnv: "STATUS_PUSH_SECRET", Secret: "secret-push-key"}},
 	}
 	cfg.env = secretEnv{}
 	if !reflect.DeepEqual(cfg, want) {
@@ -244,7 +245,10 @@ slack:
   channel: "#ops"
   api_url: http://127.0.0.1:9999/api/
 statuspage:
-  components: [{name: API}]
+  url: https://status.example.com
+  time_zone: Europe/Berlin
+  min_severity: sev3
+  components: [{name: API, automatic: false, description: The public API}]
 postmortem: {due_after: 72h}
 outbox: {max_attempts: 3, max_backoff: 90s}
 server: {read_timeout: 5s, write_timeout: 6s, max_body_bytes: 4096}
@@ -282,8 +286,9 @@ retention: {delivered_jobs: 36h}
 			}},
 			"web": {},
 		},
-		Slack:      &Slack{BotTokenEnv: "BOT", SigningSecretEnv: "SIGN", BotToken: "b", SigningSecret: "s", Channel: "#ops", APIURL: "http://127.0.0.1:9999/api/"},
-		Statuspage: &Statuspage{Title: "Status", Components: []Component{{Name: "API"}}},
+		Slack: &Slack{BotTokenEnv: "BOT", SigningSecretEnv: "SIGN", BotToken: "b", SigningSecret: "s", Channel: "#ops", APIURL: "http://127.0.0.1:9999/api/"},
+		Statuspage: &Statuspage{Title: "Status", URL: "https://status.example.com", TimeZone: "Europe/Berlin", MinSeverity: "sev3",
+			Components: []Component{{Name: "API", Description: "The public API"}}},
 		Postmortem: Postmortem{DueAfter: Duration(72 * time.Hour)},
 		Outbox:     Outbox{MaxAttempts: 3, MaxBackoff: Duration(90 * time.Second)},
 		Server:     Server{ReadTimeout: Duration(5 * time.Second), WriteTimeout: Duration(6 * time.Second), MaxBodyBytes: 4096},
@@ -662,11 +667,14 @@ func TestRejected(t *testing.T) {
 		},
 		{
 			name: "statuspage components must be named and unique",
-			file: "statuspage:\n  components:\n    - {name: API}\n    - {name: API}\n    - {group: Shop}\n  publish:\n    - {url: \"ftp://x\", secret_env: P}\n",
+			file: "statuspage:\n  url: status.example.com\n  time_zone: Mars/Olympus\n  min_severity: sev0\n  components:\n    - {name: API}\n    - {name: API}\n    - {group: Shop}\n  publish:\n    - {url: \"ftp://x\", secret_env: P}\n",
 			want: []string{
-				`line 4: statuspage.components[1].name: "API" is already used by statuspage.components[0]`,
-				`line 5: statuspage.components[2].name: is required`,
-				`line 7: statuspage.publish[0].url: "ftp://x" is not an absolute`,
+				`statuspage.url: "status.example.com" is not an absolute`,
+				`statuspage.time_zone: "Mars/Olympus" is not an IANA time zone name`,
+				`statuspage.min_severity: unknown severity "sev0"`,
+				`line 7: statuspage.components[1].name: "API" is already used by statuspage.components[0]`,
+				`line 8: statuspage.components[2].name: is required`,
+				`line 10: statuspage.publish[0].url: "ftp://x" is not an absolute`,
 				`statuspage.publish[0].secret_env: environment variable P is not set`,
 			},
 		},

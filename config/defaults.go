@@ -35,7 +35,8 @@ const (
 	defaultRollbackTimeout     = 60 * time.Second
 	defaultWebhookTimeout      = 10 * time.Second
 
-	defaultStatuspageTitle = "Status"
+	defaultStatuspageTitle       = "Status"
+	defaultStatuspageMinSeverity = "sev2"
 
 	defaultIncidentChannelSeverity = "sev2"
 	defaultIncidentChannelPrefix   = "inc-"
@@ -101,7 +102,13 @@ func defaultWebhook() Webhook {
 
 // defaultStatuspage holds what a statuspage section starts from.
 func defaultStatuspage() Statuspage {
-	return Statuspage{Title: defaultStatuspageTitle}
+	return Statuspage{Title: defaultStatuspageTitle, MinSeverity: defaultStatuspageMinSeverity}
+}
+
+// defaultComponent holds what a statuspage.components entry starts from:
+// its status follows its services' incidents.
+func defaultComponent() Component {
+	return Component{Automatic: true}
 }
 
 // publicURLFor derives the public URL from the listen address when the

@@ -174,6 +174,18 @@ func (s *Statuspage) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+// UnmarshalYAML starts a statuspage component from its defaults; see
+// Rollback.UnmarshalYAML.
+func (c *Component) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain Component
+	p := plain(defaultComponent())
+	if err := unmarshal(&p); err != nil {
+		return err
+	}
+	*c = Component(p)
+	return nil
+}
+
 // applyOverrides applies FIREBREAK_LISTEN and FIREBREAK_DATABASE_URL and
 // returns which keys they replaced, so problems with those keys can point
 // at the variable rather than at the file.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -286,6 +287,13 @@ func (p *problems) checkStatuspage(s Statuspage, env secretEnv) {
 	if s.Title == "" {
 		p.add("statuspage.title", "must not be empty")
 	}
+	p.checkURL("statuspage.url", s.URL, false)
+	if s.TimeZone != "" {
+		if _, err := time.LoadLocation(s.TimeZone); err != nil || s.TimeZone == "Local" {
+			p.add("statuspage.time_zone", "%q is not an IANA time zone name (like Europe/Berlin)", s.TimeZone)
+		}
+	}
+	p.severity("statuspage.min_severity", s.MinSeverity)
 	seen := map[string]int{}
 	for i, c := range s.Components {
 		key := fmt.Sprintf("statuspage.components[%d]", i)

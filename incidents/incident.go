@@ -103,6 +103,10 @@ type Incident struct {
 	// Revision increases with every update; an update that finds another revision lost a
 	// race and is retried, which keeps replicas from applying two transitions at once.
 	Revision int64 `json:"-" db:"revision"`
+	// PublicTitle is the status page's name for it; empty: Title (public.go).
+	PublicTitle string `json:"public_title" db:"public_title"`
+	// PublicComponents are the status page components it names; empty: those of its service.
+	PublicComponents IDList `json:"public_components" db:"public_components"`
 }
 
 // TouchedByPeople reports whether a person declared, acknowledged or remediated the incident

@@ -13,17 +13,19 @@ import (
 
 const incidentColumns = `id, title, status, severity, service, environment, summary, group_key,
 	impact_started_at, opened_at, acknowledged_at, remediation_started_at, mitigated_at,
-	resolved_at, reopened_count, updated_at, revision, declared_by, held_for`
+	resolved_at, reopened_count, updated_at, revision, declared_by, held_for, public_title, public_components`
 
 // insertIncident stores a new incident and sets its ID.
 func insertIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO incidents (title, status, severity, service,
 		environment, summary, group_key, impact_started_at, opened_at, acknowledged_at,
-		remediation_started_at, mitigated_at, resolved_at, reopened_count, updated_at, revision, declared_by, held_for)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?) RETURNING id`),
+		remediation_started_at, mitigated_at, resolved_at, reopened_count, updated_at, revision, declared_by, held_for,
+		public_title, public_components)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?) RETURNING id`),
 		inc.Title, inc.Status, inc.Severity, inc.Service, inc.Environment, inc.Summary, inc.GroupKey,
 		inc.ImpactStartedAt.UTC(), inc.OpenedAt.UTC(), store.UTC(inc.AcknowledgedAt), store.UTC(inc.RemediationStartedAt),
-		store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC(), inc.DeclaredBy, inc.HeldFor).Scan(&inc.ID)
+		store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount, inc.UpdatedAt.UTC(), inc.DeclaredBy, inc.HeldFor,
+		inc.PublicTitle, inc.PublicComponents).Scan(&inc.ID)
 	if err != nil {
 		return fmt.Errorf("insert incident: %w", err)
 	}
@@ -38,11 +40,12 @@ var errStale = errors.New("incident changed concurrently")
 func updateIncident(ctx context.Context, q store.Querier, inc *Incident) error {
 	res, err := q.ExecContext(ctx, q.Rebind(`UPDATE incidents SET title = ?, status = ?, severity = ?,
 		summary = ?, impact_started_at = ?, acknowledged_at = ?, remediation_started_at = ?,
-		mitigated_at = ?, resolved_at = ?, reopened_count = ?, updated_at = ?, held_for = ?, revision = revision + 1
+		mitigated_at = ?, resolved_at = ?, reopened_count = ?, updated_at = ?, held_for = ?,
+		public_title = ?, public_components = ?, revision = revision + 1
 		WHERE id = ? AND revision = ?`),
 		inc.Title, inc.Status, inc.Severity, inc.Summary, inc.ImpactStartedAt.UTC(), store.UTC(inc.AcknowledgedAt),
 		store.UTC(inc.RemediationStartedAt), store.UTC(inc.MitigatedAt), store.UTC(inc.ResolvedAt), inc.ReopenedCount,
-		inc.UpdatedAt.UTC(), inc.HeldFor, inc.ID, inc.Revision)
+		inc.UpdatedAt.UTC(), inc.HeldFor, inc.PublicTitle, inc.PublicComponents, inc.ID, inc.Revision)
 	if err != nil {
 		return fmt.Errorf("update incident %d: %w", inc.ID, err)
 	}
@@ -136,8 +139,8 @@ func listIncidents(ctx context.Context, q store.Querier, f Filter) ([]Incident, 
 
 // insertEvent appends a timeline event and sets its ID.
 func insertEvent(ctx context.Context, q store.Querier, ev *Event) error {
-	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO timeline_events (incident_id, at, actor, kind, text, public)
-		VALUES (?, ?, ?, ?, ?, ?) RETURNING id`), ev.IncidentID, ev.At.UTC(), ev.Actor, ev.Kind, ev.Text, ev.Public).Scan(&ev.ID)
+	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO timeline_events (incident_id, at, actor, kind, text, public, public_status)
+		VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id`), ev.IncidentID, ev.At.UTC(), ev.Actor, ev.Kind, ev.Text, ev.Public, ev.PublicStatus).Scan(&ev.ID)
 	if err != nil {
 		return fmt.Errorf("insert timeline event for incident %d: %w", ev.IncidentID, err)
 	}
@@ -147,7 +150,7 @@ func insertEvent(ctx context.Context, q store.Querier, ev *Event) error {
 // listEvents returns an incident's timeline, oldest first.
 func listEvents(ctx context.Context, q store.Querier, incidentID int64) ([]Event, error) {
 	var out []Event
-	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT id, incident_id, at, actor, kind, text, public
+	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT id, incident_id, at, actor, kind, text, public, public_status
 		FROM timeline_events WHERE incident_id = ? ORDER BY at, id`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("read timeline of incident %d: %w", incidentID, err)

@@ -29,4 +29,6 @@ type Event struct {
 	Kind       EventKind `json:"kind" db:"kind"`
 	Text       string    `json:"text" db:"text"`
 	Public     bool      `json:"public" db:"public"`
+	// PublicStatus is the status page status a public update set; empty for other events.
+	PublicStatus PublicStatus `json:"public_status,omitempty" db:"public_status"`
 }

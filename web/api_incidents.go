@@ -142,6 +142,8 @@ func (s *Server) transitionIncident(c *fiber.Ctx) error {
 type noteBody struct {
 	Text   string `json:"text"`
 	Public bool   `json:"public"`
+	// Status names the status page status a public note sets; empty keeps the one it has.
+	Status string `json:"status"`
 }
 
 func (s *Server) addNote(c *fiber.Ctx) error {
@@ -152,6 +154,12 @@ func (s *Server) addNote(c *fiber.Ctx) error {
 	var body noteBody
 	if err := decodeStrict(bodyOf(c), &body); err != nil {
 		return err
+	}
+	if body.Status != "" {
+		if !body.Public {
+			return badRequest("status: only a public note sets the status page status")
+		}
+		return s.addPublicUpdate(c, id, body)
 	}
 	ev, err := s.deps.Incidents.AddNote(c.UserContext(), id, actor(c), body.Text, body.Public)
 	if err != nil {

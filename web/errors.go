@@ -11,6 +11,7 @@ import (
 	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/postmortem"
+	"firebreak/statuspage/publish"
 	"firebreak/store"
 )
 
@@ -34,6 +35,12 @@ func statusOf(err error) int {
 		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved),
 		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen):
 		return http.StatusConflict
+	case errors.Is(err, publish.ErrNotFound):
+		return http.StatusNotFound
+	case errors.Is(err, publish.ErrConflict):
+		return http.StatusConflict
+	case errors.Is(err, publish.ErrInvalid):
+		return http.StatusBadRequest
 	case errors.Is(err, store.ErrOverloaded), errors.Is(err, incidents.ErrContended):
 		return http.StatusServiceUnavailable
 	case errors.Is(err, incidents.ErrInvalid), errors.Is(err, errBadRequest), errors.Is(err, alerts.ErrInvalid),

@@ -42,6 +42,16 @@ func (g *trustGroup) post(path string, limit int, check, handler fiber.Handler) 
 	g.router.Post(path, g.chain(limit, check, handler)...)
 }
 
+// put registers a PUT route whose body may hold up to limit bytes after decompression.
+func (g *trustGroup) put(path string, limit int, check, handler fiber.Handler) {
+	g.router.Put(path, g.chain(limit, check, handler)...)
+}
+
+// patch registers a PATCH route whose body may hold up to limit bytes after decompression.
+func (g *trustGroup) patch(path string, limit int, check, handler fiber.Handler) {
+	g.router.Patch(path, g.chain(limit, check, handler)...)
+}
+
 func (g *trustGroup) chain(limit int, check, handler fiber.Handler) []fiber.Handler {
 	hs := append([]fiber.Handler{}, g.who...)
 	if check != nil {
@@ -99,6 +109,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 	api.get("/incidents", s.require(tokens.Read), s.listIncidents)
 	api.post("/incidents", small, s.require(tokens.IncidentsWrite), s.declareIncident)
 	api.get("/incidents/:id", s.require(tokens.Read), s.getIncident)
+	api.patch("/incidents/:id", small, s.require(tokens.IncidentsWrite), s.patchIncident)
 	api.delete("/incidents/:id", s.require(tokens.Admin), s.deleteIncident)
 	if s.deps.Postmortems != nil {
 		s.postmortemRoutes(api) // before /incidents/:id/:action, which would otherwise match first
@@ -115,6 +126,9 @@ func (s *Server) apiRoutes(api *trustGroup) {
 		api.get("/deploys/:id", s.require(tokens.Read), s.getDeploy)
 	}
 	api.get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
+	if s.deps.Statuspage != nil {
+		s.statuspageRoutes(api)
+	}
 }
 
 // slackRoutes registers Slack's endpoints; every route of the group is checked against

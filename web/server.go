@@ -15,6 +15,7 @@ import (
 	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/postmortem"
+	"firebreak/statuspage/publish"
 	"firebreak/store"
 	"firebreak/tokens"
 	"firebreak/web/serving"
@@ -52,6 +53,9 @@ type Deps struct {
 
 	// Postmortems builds and edits postmortems; nil leaves the endpoints out.
 	Postmortems *postmortem.Service
+	// Statuspage keeps the status page's components and maintenances; nil (no statuspage
+	// section) leaves their endpoints out.
+	Statuspage *publish.Service
 }
 
 // Server is the fiber application with its routes.

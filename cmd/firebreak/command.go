@@ -43,6 +43,7 @@ var commands = []*command{
 	deployRecordCommand,
 	postmortemCommand,
 	statusServerCommand,
+	statuspageExportCommand,
 	versionCommand,
 }
 

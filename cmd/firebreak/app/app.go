@@ -24,6 +24,7 @@ import (
 	slacknotify "firebreak/notify/slack"
 	"firebreak/outbox"
 	"firebreak/scheduler"
+	"firebreak/statuspage/publish"
 	"firebreak/store"
 	"firebreak/tokens"
 	"firebreak/web"
@@ -63,6 +64,9 @@ type App struct {
 	Web       *web.Server
 	Scheduler *scheduler.Scheduler
 
+	// Statuspage keeps and publishes the status page; nil without a statuspage section.
+	Statuspage *publish.Service
+
 	log       *slog.Logger
 	ln        net.Listener
 	closeOnce sync.Once
@@ -100,8 +104,14 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	if a.Slack, err = wireSlack(a, opts); err != nil {
 		return nil, err
 	}
+	if a.Statuspage, err = wireStatuspage(ctx, a, opts.Log); err != nil {
+		return nil, err
+	}
 	a.Web = wireWeb(a, opts.Log)
 	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, a.Tokens, cfg, opts.Log); err != nil {
+		return nil, err
+	}
+	if err = scheduleStatuspage(a.Scheduler, a.Statuspage); err != nil {
 		return nil, err
 	}
 	return a, nil

@@ -18,6 +18,7 @@ func wireWeb(a *App, log *slog.Logger) *web.Server {
 		Deploys:         a.Tracker,
 		Rollbacks:       a.Rollbacks,
 		Postmortems:     wirePostmortems(a),
+		Statuspage:      a.Statuspage,
 		Auth:            a.Tokens,
 		Slack:           a.slackForWeb(),
 		Registry:        a.Registry,
