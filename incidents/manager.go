@@ -226,8 +226,13 @@ func (m *Manager) recordTx(ctx context.Context, q store.Querier, inc Incident, e
 	if err := insertEvent(ctx, q, ev); err != nil {
 		return err
 	}
+	return m.runHooks(ctx, q, inc, *ev)
+}
+
+// runHooks tells every hook of a timeline event, inside its transaction.
+func (m *Manager) runHooks(ctx context.Context, q store.Querier, inc Incident, ev Event) error {
 	for _, h := range m.hooks {
-		if err := h(ctx, q, inc, *ev); err != nil {
+		if err := h(ctx, q, inc, ev); err != nil {
 			return fmt.Errorf("incident %d change hook: %w", inc.ID, err)
 		}
 	}

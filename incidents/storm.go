@@ -55,10 +55,13 @@ func (m *Manager) SummarizeAlertsTx(ctx context.Context, q store.Querier, inc In
 	if _, err := fmt.Sscanf(line.Text, "%d more", &before); err != nil {
 		before = 0 // a line this code did not write; start counting again
 	}
-	if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE timeline_events SET text = ? WHERE id = ?`), summaryText(before+n, what), line.ID); err != nil {
+	ev := Event{ID: line.ID, IncidentID: inc.ID, At: at, Actor: ActorAlertmanager, Kind: kind, Text: summaryText(before+n, what)}
+	if _, err := q.ExecContext(ctx, q.Rebind(`UPDATE timeline_events SET text = ? WHERE id = ?`), ev.Text, line.ID); err != nil {
 		return fmt.Errorf("update the %s line of incident %d: %w", kind, inc.ID, err)
 	}
-	return nil
+	// The line grew rather than a new one being written; hooks still hear of it, so what
+	// shows the incident elsewhere (the Slack message's alert count) keeps up.
+	return m.runHooks(ctx, q, inc, ev)
 }
 
 func summaryText(n int, what string) string {

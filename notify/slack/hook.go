@@ -25,6 +25,9 @@ func coalesceKey(incidentID int64) string { return "incident:" + strconv.FormatI
 var silent = map[incidents.EventKind]bool{
 	incidents.KindAlertFiring:   true,
 	incidents.KindAlertResolved: true,
+	// A storm's later alerts are summed up on the timeline; the message counts them.
+	incidents.KindAlertsFiredSummary:    true,
+	incidents.KindAlertsResolvedSummary: true,
 	incidents.KindOpened:        true,
 	incidents.KindDeclared:      true,
 }
