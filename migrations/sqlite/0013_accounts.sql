@@ -20,6 +20,10 @@ CREATE TABLE sessions (
 CREATE INDEX sessions_user ON sessions (user_id);
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
+-- The web UI pages an incident's alerts newest first; an incident may hold 50,000.
+CREATE INDEX alerts_incident_id ON alerts (incident_id, id);
+
 -- +goose Down
+DROP INDEX alerts_incident_id;
 DROP TABLE sessions;
 DROP TABLE users;
