@@ -20,9 +20,11 @@ import (
 func (s *Server) loginRoutes(public *trustGroup) {
 	s.app.Use("/static", filesystem.New(filesystem.Config{Root: http.FS(ui.Static), PathPrefix: "static", MaxAge: 3600}))
 	small := s.deps.MaxBodyBytes
-	public.get("/login", nil, s.loginForm)
-	public.post("/login", small, s.checkCSRF, s.login)
-	public.post("/logout", small, s.checkCSRF, s.logout)
+	// The CSRF token is in the body, so it is checked once the body is read.
+	forms := &trustGroup{s: s, router: public.router, afterBody: []fiber.Handler{s.checkCSRFOnPost}}
+	forms.get("/login", nil, s.loginForm)
+	forms.post("/login", small, nil, s.login)
+	forms.post("/logout", small, nil, s.logout)
 }
 
 // checkCSRFOnPost checks the CSRF token of every form a page posts.
