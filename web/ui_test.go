@@ -280,4 +280,3 @@ func TestUIEscapesScriptsAndJavascriptURLs(t *testing.T) {
 		}
 	})
 }
-
