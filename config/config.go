@@ -55,6 +55,8 @@ type Config struct {
 	Outbox Outbox `yaml:"outbox"`
 	// Server tunes the HTTP server's limits.
 	Server Server `yaml:"server"`
+	// UI configures the web UI's login proxy.
+	UI UI `yaml:"ui"`
 	// Retention says how long finished records are kept before the scheduled clean-up
 	// deletes them.
 	Retention Retention `yaml:"retention"`

@@ -63,6 +63,7 @@ func (c Config) Validate() error {
 	p.positive("server.write_timeout", c.Server.WriteTimeout)
 	p.positiveBytes("server.max_body_bytes", c.Server.MaxBodyBytes)
 	p.positive("retention.delivered_jobs", c.Retention.DeliveredJobs)
+	p.checkUI(c.UI)
 	return errors.Join(p...)
 }
 

@@ -82,6 +82,8 @@ type Filter struct {
 	OpenOnly bool
 	Service  string
 	Severity Severity
+	// Environment keeps incidents of this environment.
+	Environment string
 	// Since keeps incidents opened at or after it.
 	Since time.Time
 	// Before is the pagination cursor: only ids below it.
@@ -105,6 +107,10 @@ func listIncidents(ctx context.Context, q store.Querier, f Filter) ([]Incident, 
 	if f.Service != "" {
 		where = append(where, "service = ?")
 		args = append(args, f.Service)
+	}
+	if f.Environment != "" {
+		where = append(where, "environment = ?")
+		args = append(args, f.Environment)
 	}
 	if f.Severity != "" {
 		where = append(where, "severity = ?")

@@ -79,9 +79,9 @@ func (s *Server) groups() groups {
 	if s.deps.Slack != nil {
 		g.slack = &trustGroup{s: s, router: s.app.Group("/slack"), afterBody: []fiber.Handler{s.verifySlack}}
 	}
-	if s.deps.Sessions != nil {
+	if s.deps.Sessions != nil && s.deps.Accounts != nil {
 		// The web UI's pages sit at the root (/incidents, /deploys, ...), beside the API.
-		g.pages = &trustGroup{s: s, router: s.app, who: []fiber.Handler{s.requireSession}}
+		g.pages = &trustGroup{s: s, router: s.app, who: []fiber.Handler{s.requireSession}, afterBody: []fiber.Handler{s.checkCSRFOnPost}}
 	}
 	return g
 }
@@ -100,6 +100,7 @@ func (s *Server) routes() {
 		s.slackRoutes(g.slack)
 	}
 	if g.pages != nil {
+		s.loginRoutes(g.public)
 		s.pageRoutes(g.pages)
 	}
 }
@@ -119,6 +120,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 	api.post("/incidents/:id/:action", small, s.require(tokens.IncidentsWrite), s.transitionIncident)
 	if s.deps.Alerts != nil {
 		api.post("/alerts/alertmanager", s.deps.MaxWebhookBytes, s.require(tokens.AlertsWrite), s.receiveAlertmanager)
+		api.get("/incidents/:id/alerts", s.require(tokens.Read), s.incidentAlerts)
 	}
 	if s.deps.Deploys != nil {
 		api.get("/deploys", s.require(tokens.Read), s.listDeploys)
@@ -145,4 +147,4 @@ func (s *Server) slackRoutes(slack *trustGroup) {
 // pageRoutes registers the web UI's pages (/incidents, /incidents/:id, /deploys,
 // /reports/mttr, /status) once they exist; every page needs a live session. /login and
 // /logout go on the public group: they are how a session starts and ends.
-func (s *Server) pageRoutes(pages *trustGroup) {}
+func (s *Server) pageRoutes(pages *trustGroup) { s.uiRoutes(pages) }

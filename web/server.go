@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -41,6 +42,10 @@ type Deps struct {
 	Slack SlackVerifier
 	// Sessions finds who holds a web UI session; nil leaves the web UI's pages out.
 	Sessions SessionAuthenticator
+	// Accounts logs people in to the web UI; with Sessions it turns the UI on.
+	Accounts Accounts
+	// UI configures the web UI.
+	UI UIOptions
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
 	Logger   *slog.Logger
@@ -68,6 +73,9 @@ type Server struct {
 	// maxBody is the largest body any route takes: how much of a body nobody read is
 	// discarded to keep its connection usable.
 	maxBody int
+	// stopLive is closed at Shutdown so live-update streams end instead of holding it up.
+	stopLive chan struct{}
+	stopOnce sync.Once
 }
 
 // New builds the application and registers every route.
@@ -84,7 +92,7 @@ func New(d Deps) *Server {
 	if d.Registry == nil {
 		d.Registry = prometheus.NewRegistry()
 	}
-	s := &Server{deps: d, log: d.Logger, maxBody: max(d.MaxBodyBytes, d.MaxWebhookBytes)}
+	s := &Server{stopLive: make(chan struct{}), deps: d, log: d.Logger, maxBody: max(d.MaxBodyBytes, d.MaxWebhookBytes)}
 	s.metrics = newHTTPMetrics(d.Registry, d.DB)
 	s.app = fiber.New(fiber.Config{
 		// Fiber reuses request buffers; Immutable copies strings out so none change under us.
@@ -118,4 +126,7 @@ func (s *Server) Serve(ln net.Listener) error { return s.serving.Serve(ln) }
 
 // Shutdown stops accepting connections, closes the ones that never sent a request, and
 // waits for requests in flight.
-func (s *Server) Shutdown(ctx context.Context) error { return s.serving.Shutdown(ctx) }
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopLive) })
+	return s.serving.Shutdown(ctx)
+}

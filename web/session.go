@@ -25,6 +25,17 @@ const SessionCookie = "firebreak_session"
 // requireSession lets a request to a web UI page through only with a live session, and
 // sends a browser without one to /login, back to the page it asked for after logging in.
 func (s *Server) requireSession(c *fiber.Ctx) error {
+	if s.deps.Accounts != nil {
+		p, ok, err := s.proxyPrincipal(c)
+		if err != nil {
+			return err
+		}
+		if ok {
+			c.Locals(principalKey, p)
+			c.Locals(localsProxy, true)
+			return c.Next()
+		}
+	}
 	if id := c.Cookies(SessionCookie); id != "" {
 		p, ok, err := s.deps.Sessions.Session(c.UserContext(), id)
 		if err != nil {

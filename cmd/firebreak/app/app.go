@@ -17,6 +17,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"firebreak/accounts"
 	"firebreak/alerts"
 	"firebreak/config"
 	"firebreak/deploys"
@@ -60,8 +61,10 @@ type App struct {
 	Tracker   *deploys.Tracker
 	Alerts    *alerts.Ingester
 	// Slack is the Slack integration; nil when the config has no slack section.
-	Slack     *slacknotify.Service
-	Web       *web.Server
+	Slack *slacknotify.Service
+	Web   *web.Server
+	// Accounts keeps the web UI's users and sessions.
+	Accounts  *accounts.Store
 	Scheduler *scheduler.Scheduler
 
 	// Statuspage keeps and publishes the status page; nil without a statuspage section.
@@ -105,6 +108,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 		return nil, err
 	}
 	if a.Statuspage, err = wireStatuspage(ctx, a, opts.Log); err != nil {
+		return nil, err
+	}
+	if a.Accounts, err = wireAccounts(a.DB, cfg, opts); err != nil {
 		return nil, err
 	}
 	a.Web = wireWeb(a, opts.Log)
