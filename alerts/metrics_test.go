@@ -153,3 +153,19 @@ func TestEnvironmentAliasGroupsWithItsCanonicalName(t *testing.T) {
 		}
 	})
 }
+
+// TestAlertCountOfRefusedBodies: the alerts of a refused notification are counted as many
+// as it names, or as one when the body cannot be read that far.
+func TestAlertCountOfRefusedBodies(t *testing.T) {
+	for body, want := range map[string]int{
+		`{"version":"3","alerts":[{"status":"firing"},{"status":"firing"}]}`: 2,
+		`{"version":"4","alerts":[]}`:                                        0,
+		`{"version":"4","alerts":[{"status":"firing"}`:                       1,
+		`not json`: 1,
+		"":         0,
+	} {
+		if got := alerts.AlertCount([]byte(body)); got != want {
+			t.Errorf("AlertCount(%q) = %d, want %d", body, got, want)
+		}
+	}
+}

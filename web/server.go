@@ -14,6 +14,7 @@ import (
 	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/postmortem"
 	"firebreak/store"
 	"firebreak/tokens"
@@ -42,7 +43,10 @@ type Deps struct {
 	Sessions SessionAuthenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
-	Logger   *slog.Logger
+	// Metrics counts Alertmanager notifications refused as malformed (by their alerts) and
+	// answered 503; nil counts nothing.
+	Metrics *metrics.Set
+	Logger  *slog.Logger
 	// MaxBodyBytes caps the body of Firebreak's own API requests.
 	MaxBodyBytes int
 	// MaxWebhookBytes caps the body of the Alertmanager webhook, which is larger.
