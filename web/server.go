@@ -43,10 +43,7 @@ type Deps struct {
 	Sessions SessionAuthenticator
 	// Registry receives the HTTP metrics; /metrics serves it.
 	Registry *prometheus.Registry
-	// Metrics counts Alertmanager notifications refused as malformed (by their alerts) and
-	// answered 503; nil counts nothing.
-	Metrics *metrics.Set
-	Logger  *slog.Logger
+	Logger   *slog.Logger
 	// MaxBodyBytes caps the body of Firebreak's own API requests.
 	MaxBodyBytes int
 	// MaxWebhookBytes caps the body of the Alertmanager webhook, which is larger.
@@ -56,6 +53,10 @@ type Deps struct {
 
 	// Postmortems builds and edits postmortems; nil leaves the endpoints out.
 	Postmortems *postmortem.Service
+
+	// Metrics counts Alertmanager notifications refused as malformed (by their alerts) and
+	// answered 503; nil counts nothing.
+	Metrics *metrics.Set
 }
 
 // Server is the fiber application with its routes.
