@@ -20,6 +20,7 @@ func wireWeb(a *App, log *slog.Logger) *web.Server {
 		Postmortems:     wirePostmortems(a),
 		Auth:            a.Tokens,
 		Registry:        a.Registry,
+		Metrics:         a.Metrics,
 		Logger:          log,
 		MaxBodyBytes:    int(cfg.Server.MaxBodyBytes),
 		MaxWebhookBytes: int(cfg.Alerts.MaxBodyBytes),
