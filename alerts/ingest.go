@@ -270,8 +270,11 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 	// Not firing: a resolved occurrence whose end is not before this start is the one this
 	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
 	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
-		s.countLate(a, fp, "late delivery: it started "+startsAt.Format(time.RFC3339)+
-			", within an occurrence that already ended")
+		why := "late delivery: it started " + startsAt.Format(time.RFC3339) + ", within an occurrence that already ended"
+		if last.Status == "firing" {
+			why = "late delivery: the alert's occurrence is still firing"
+		}
+		s.countLate(a, fp, why)
 		s.touch(last.IncidentID)
 		return nil
 	}

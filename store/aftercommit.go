@@ -10,9 +10,10 @@ import (
 // and run it again, so counting inside would count twice or count what never happened.
 //
 // Within a group commit, fn belongs to its own request: a request rolled back to its
-// savepoint drops what it registered, and a batch run again starts from nothing. A q outside any transaction (a
-// *DB pool, whose statements commit one by one) runs fn at once. Functions run in the order
-// registered, after the commit and before the caller is answered.
+// savepoint drops what it registered, and a batch run again starts from nothing. A q
+// outside any transaction (a *DB pool, whose statements commit one by one) runs fn at once.
+// Functions run in the order registered, after the commit and before the caller is
+// answered.
 func AfterCommit(q Querier, fn func()) {
 	if h, ok := q.(commitHooks); ok {
 		h.afterCommit(fn)
