@@ -21,7 +21,7 @@ import (
 // environment, which a new incident is opened with either way.
 func (in *Ingester) group(groupKey string, a template.Alert) (g incidents.AlertGroup, service, env string) {
 	service = boundedName(firstLabel(a.Labels, in.opts.ServiceLabels))
-	env = boundedName(firstLabel(a.Labels, in.opts.EnvironmentLabels))
+	env = boundedName(in.opts.EnvironmentAliases.Canonical(firstLabel(a.Labels, in.opts.EnvironmentLabels)))
 	g.GroupKey = boundedKey(groupKey)
 	switch {
 	case in.opts.GroupBy == GroupByGroupKey:

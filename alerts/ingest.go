@@ -3,12 +3,14 @@ package alerts
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
 
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/store"
 )
 
@@ -35,6 +37,14 @@ type Options struct {
 	ReopenWindow time.Duration
 	// GroupBy is GroupByService (the default when empty) or GroupByGroupKey.
 	GroupBy string
+	// EnvironmentAliases turns an environment label naming an alias into the canonical
+	// name, so the alert groups and correlates with deploys of that environment.
+	EnvironmentAliases incidents.EnvironmentAliases
+	// Metrics counts alerts by result once their transaction committed; nil counts nothing.
+	Metrics *metrics.Set
+	// Log receives a debug line for each late delivery and each resolve that matched
+	// nothing; slog.Default() when nil.
+	Log *slog.Logger
 }
 
 // Result is what the webhook answers once the payload is committed.
@@ -49,6 +59,11 @@ type Result struct {
 	// Resolved counts firing occurrences this payload resolved.
 	Resolved  int     `json:"resolved"`
 	Incidents []int64 `json:"incidents"`
+	// Late counts, among the deduplicated, the late deliveries of ended occurrences and
+	// the resolves that matched no firing occurrence: a sign of a slow or replaying
+	// Alertmanager (or of alerts resolved while Firebreak could not take them). Counted in
+	// the metrics, not in the webhook's answer.
+	Late int `json:"-"`
 }
 
 // Ingester stores Alertmanager payloads and keeps incidents in step with them.
@@ -66,6 +81,9 @@ func NewIngester(db *store.DB, m *incidents.Manager, writes *store.GroupCommitte
 	}
 	if opts.GroupBy == "" {
 		opts.GroupBy = GroupByService
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
 	}
 	return &Ingester{db: db, incidents: m, writes: writes, opts: opts}
 }
@@ -131,6 +149,22 @@ type payloadState struct {
 	resolvedIn map[int64]incidents.Incident // read once per payload, not once per resolved alert
 	handled    map[string]bool              // firing fingerprints already handled
 	lines      lineBudget                   // which alerts get a timeline line of their own
+	late       []lateAlert                  // kept only when debug lines are wanted
+	debug      bool
+}
+
+// lateAlert is an alert counted late, and why, for its debug line.
+type lateAlert struct {
+	fingerprint, alertname, reason string
+}
+
+// countLate counts a late alert and keeps why for the debug line logged after the commit.
+func (s *payloadState) countLate(a template.Alert, fp, reason string) {
+	s.res.Deduplicated++
+	s.res.Late++
+	if s.debug {
+		s.late = append(s.late, lateAlert{fingerprint: fp, alertname: a.Labels["alertname"], reason: reason})
+	}
 }
 
 func (s *payloadState) touch(id int64) {
@@ -142,7 +176,7 @@ func (s *payloadState) touch(id int64) {
 
 func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
 	s := &payloadState{
-		p: p, now: now, earliest: map[string]time.Time{},
+		p: p, now: now, earliest: map[string]time.Time{}, debug: in.opts.Log.Enabled(ctx, slog.LevelDebug),
 		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
 		touched: map[int64]bool{}, cleared: map[int64]time.Time{}, seen: map[incidents.AlertGroup]incidents.Incident{},
 		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{}, lines: newLineBudget(),
@@ -200,7 +234,22 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 			}
 		}
 	}
+	res, late := s.res, s.late
+	store.AfterCommit(q, func() { in.report(ctx, res, late) })
 	return s.res, nil
+}
+
+// report counts a committed payload's alerts by result and logs its late ones at debug
+// level. It runs after the commit, so a batch rolled back or run again counts nothing twice.
+func (in *Ingester) report(ctx context.Context, res Result, late []lateAlert) {
+	m := in.opts.Metrics
+	m.Alerts(metrics.AlertNew, res.New)
+	m.Alerts(metrics.AlertDuplicate, res.Deduplicated-res.Late)
+	m.Alerts(metrics.AlertResolved, res.Resolved)
+	m.Alerts(metrics.AlertLate, res.Late)
+	for _, l := range late {
+		in.opts.Log.DebugContext(ctx, "alert counted late and ignored", "fingerprint", l.fingerprint, "alertname", l.alertname, "reason", l.reason)
+	}
 }
 
 // firing applies a firing notification: a repeat of the fingerprint's firing occurrence
@@ -225,7 +274,11 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 	// Not firing: a resolved occurrence whose end is not before this start is the one this
 	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
 	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
-		s.res.Deduplicated++
+		why := "late delivery: it started " + startsAt.Format(time.RFC3339) + ", within an occurrence that already ended"
+		if last.Status == "firing" {
+			why = "late delivery: the alert's occurrence is still firing"
+		}
+		s.countLate(a, fp, why)
 		s.touch(last.IncidentID)
 		return nil
 	}
@@ -279,14 +332,22 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 		return err
 	}
 	if id == 0 {
-		s.res.Deduplicated++
 		last, err := latestOccurrences(ctx, q, []string{fp})
 		if err != nil {
 			return err
 		}
-		if o, ok := last[fp]; ok {
-			s.touch(o.IncidentID)
+		o, ok := last[fp]
+		switch {
+		case !ok:
+			s.countLate(a, fp, "resolve matched nothing: the alert was never seen firing")
+			return nil
+		case o.Status == "firing":
+			s.countLate(a, fp, "resolve matched nothing: it ended at "+endsAt.Format(time.RFC3339)+
+				", before the alert's firing occurrence started (a late resolve of an earlier one)")
+		default:
+			s.res.Deduplicated++ // the resolve of an occurrence already resolved, sent again
 		}
+		s.touch(o.IncidentID)
 		return nil
 	}
 	s.res.Resolved++

@@ -53,6 +53,22 @@ func Decode(body []byte) (Payload, error) {
 	return p, nil
 }
 
+// AlertCount is how many alerts a webhook body names, for counting the alerts of a
+// notification Decode refused: the length of its alerts array, or 1 when a body is there
+// but not even that far readable (something was sent, and it is lost).
+func AlertCount(body []byte) int {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return 0
+	}
+	var p struct {
+		Alerts []json.RawMessage `json:"alerts"`
+	}
+	if err := json.Unmarshal(body, &p); err != nil {
+		return 1
+	}
+	return len(p.Alerts)
+}
+
 // Validate checks what ingestion relies on: version 4, at least one alert, every alert
 // with a known status, labels, a start time and, when given, a well-formed fingerprint.
 //

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/outbox"
 	"firebreak/store"
 	"firebreak/text"
@@ -84,6 +85,7 @@ type Rollbacks struct {
 	outbox    *outbox.Outbox
 	hooks     map[string]Hook
 	runner    hookRunner
+	metrics   *metrics.Set
 }
 
 // NewRollbacks returns a Rollbacks for the per-service hooks and registers it with the
@@ -93,6 +95,16 @@ func NewRollbacks(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks m
 	r := &Rollbacks{db: db, incidents: m, outbox: ob, hooks: hooks, runner: newHookRunner(publicURL)}
 	ob.RegisterKind(JobKind, r, outbox.KindOptions{Lease: leaseFor(hooks)})
 	return r
+}
+
+// SetMetrics counts every rollback requested and each outcome (succeeded, failed, unknown,
+// cancelled) in m, once recorded. Call it while wiring, before serving.
+func (r *Rollbacks) SetMetrics(m *metrics.Set) { r.metrics = m }
+
+// countAfterCommit counts a rollback outcome once the transaction q recorded it in commits.
+func (r *Rollbacks) countAfterCommit(q store.Querier, outcome string) {
+	m := r.metrics
+	store.AfterCommit(q, func() { m.Remedy(JobKind, outcome) })
 }
 
 // leaseFor is how long a claimed rollback job stays reserved: a minute longer than the
@@ -207,6 +219,7 @@ func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incident
 	if err != nil {
 		return Rollback{}, fmt.Errorf("record rollback: %w", err)
 	}
+	r.countAfterCommit(q, metrics.RemedyRequested)
 	line := fmt.Sprintf("Rollback of %s to %s requested by %s.", d.Label(), rollbackTarget(d), actor)
 	if note != "" {
 		line = strings.TrimSuffix(line, ".") + ": " + note

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/outbox"
 	"firebreak/store"
 	"firebreak/text"
@@ -148,6 +149,7 @@ func (r *Rollbacks) succeeded(ctx context.Context, rb Rollback, d Deploy, attemp
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		r.countAfterCommit(q, metrics.RemedySucceeded)
 		line := fmt.Sprintf("Rollback of %s to %s succeeded on attempt %d: %s.", d.Label(), rollbackTarget(d), attempt, result)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackSucceeded, Text: line})
 	})
@@ -165,6 +167,7 @@ func (r *Rollbacks) commandFailed(ctx context.Context, rb Rollback, d Deploy, at
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		r.countAfterCommit(q, metrics.RemedyFailed)
 		line := fmt.Sprintf("Rollback of %s failed on attempt %d and will not be retried: %s. The incident stays with its responders.",
 			d.Label(), attempt, runErr)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
@@ -206,6 +209,7 @@ func (r *Rollbacks) outcomeUnknownTx(ctx context.Context, q store.Querier, rb Ro
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
+	r.countAfterCommit(q, metrics.RemedyUnknown)
 	inc, err := r.incidents.HoldForPeopleTx(ctx, q, rb.IncidentID, holdReason)
 	if err != nil {
 		return err
@@ -228,6 +232,7 @@ func (r *Rollbacks) cancel(ctx context.Context, rb Rollback, d Deploy, why strin
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
+		r.countAfterCommit(q, metrics.RemedyCancelled)
 		line := fmt.Sprintf("Rollback of %s to %s cancelled before the call: %s.", d.Label(), rollbackTarget(d), why)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackCancelled, Text: line})
 	})
@@ -287,6 +292,9 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
+		}
+		if o.GaveUp {
+			r.countAfterCommit(q, metrics.RemedyFailed)
 		}
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
 	})

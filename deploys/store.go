@@ -94,6 +94,18 @@ func deploysBetween(ctx context.Context, q store.Querier, service, env string, f
 	return out, nil
 }
 
+// anyDeployOf reports whether a deploy of the service and environment was ever recorded
+// (one probe of the deploys_service_env_finished index).
+func anyDeployOf(ctx context.Context, q store.Querier, service, env string) (bool, error) {
+	var n int
+	err := q.GetContext(ctx, &n, q.Rebind(`SELECT COUNT(*) FROM (SELECT 1 FROM deploys WHERE service = ? AND environment = ? LIMIT 1) d`),
+		service, env)
+	if err != nil {
+		return false, fmt.Errorf("look for deploys of %s: %w", service, err)
+	}
+	return n > 0, nil
+}
+
 // Match is a deploy matched with an incident.
 type Match struct {
 	Deploy Deploy  `json:"deploy"`

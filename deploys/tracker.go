@@ -17,6 +17,9 @@ const (
 	KindRollbackRequested incidents.EventKind = "rollback_requested"
 	KindRollbackSucceeded incidents.EventKind = "rollback_succeeded"
 	KindRollbackFailed    incidents.EventKind = "rollback_failed"
+	// KindNoDeployRecorded says, when an incident opens, that its service and environment
+	// have no deploy on record at all, so "no suspect" is not read as "not a deploy".
+	KindNoDeployRecorded incidents.EventKind = "no_deploy_recorded"
 )
 
 // Match kinds.
@@ -31,6 +34,7 @@ type Tracker struct {
 	incidents *incidents.Manager
 	window    time.Duration
 	rollbacks *Rollbacks
+	envs      incidents.EnvironmentAliases
 }
 
 // NewTracker returns a Tracker; deploys finished within window before an incident's impact
@@ -42,6 +46,11 @@ func NewTracker(db *store.DB, m *incidents.Manager, window time.Duration, rollba
 	return &Tracker{db: db, incidents: m, window: window, rollbacks: rollbacks}
 }
 
+// AliasEnvironments makes the tracker record, and look up, deploys of an environment named
+// by an alias under its canonical name, so they correlate with the alerts of that
+// environment. Call it while wiring, before serving.
+func (t *Tracker) AliasEnvironments(a incidents.EnvironmentAliases) { t.envs = a }
+
 // Record stores a deploy and matches it with the open incidents of its service and
 // environment: one whose impact began up to the window after the deploy finished gets it as a
 // suspect (recorded late); one already under way gets it as "deployed during the incident".
@@ -51,6 +60,7 @@ func (t *Tracker) Record(ctx context.Context, in Input) (Deploy, error) {
 	if err != nil {
 		return Deploy{}, err
 	}
+	d.Environment = t.envs.Canonical(d.Environment)
 	err = t.db.InTx(ctx, func(q store.Querier) error {
 		if err := insertDeploy(ctx, q, &d); err != nil {
 			return err
@@ -125,9 +135,35 @@ func (t *Tracker) correlate(ctx context.Context, q store.Querier, inc incidents.
 		}
 	}
 	if len(found) == 0 {
-		return nil
+		return t.sayIfNoDeployRecorded(ctx, q, inc, now)
 	}
 	return t.autoRollback(ctx, q, inc)
+}
+
+// sayIfNoDeployRecorded writes on the timeline of an incident without suspects that its
+// service and environment have no deploy on record at all: then the missing suspect says
+// nothing about the deploys, only that CI does not record them (yet).
+func (t *Tracker) sayIfNoDeployRecorded(ctx context.Context, q store.Querier, inc incidents.Incident, now time.Time) error {
+	known, err := anyDeployOf(ctx, q, inc.Service, inc.Environment)
+	if err != nil || known {
+		return err
+	}
+	where := inc.Service
+	if inc.Environment != "" {
+		where += " in " + inc.Environment
+	}
+	_, err = t.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindNoDeployRecorded,
+		Text: "No deploy of " + where + " has been recorded; record deploys from CI to see suspects."})
+	return err
+}
+
+// DeploysKnown reports whether any deploy of the service and environment has been
+// recorded; false for an empty service, which no deploy can match.
+func (t *Tracker) DeploysKnown(ctx context.Context, service, env string) (bool, error) {
+	if service == "" {
+		return false, nil
+	}
+	return anyDeployOf(ctx, t.db.R, service, env)
 }
 
 func (t *Tracker) addMatch(ctx context.Context, q store.Querier, inc incidents.Incident, m Match, now time.Time) error {
@@ -161,8 +197,10 @@ func (t *Tracker) During(ctx context.Context, incidentID int64) ([]Match, error)
 	return matchesOf(ctx, t.db.R, incidentID, matchDuring)
 }
 
-// List returns deploys newest first and the next page's cursor (0 when none).
+// List returns deploys newest first and the next page's cursor (0 when none). An
+// environment given by an alias means its canonical name.
 func (t *Tracker) List(ctx context.Context, f Filter) ([]Deploy, int64, error) {
+	f.Environment = t.envs.Canonical(f.Environment)
 	return store.Page(f.Limit, func(limit int) ([]Deploy, error) {
 		f.Limit = limit
 		return listDeploys(ctx, t.db.R, f)

@@ -22,6 +22,7 @@ type Manager struct {
 	clock func() time.Time
 	hooks []Hook
 	write Writer
+	envs  EnvironmentAliases
 }
 
 // Writer runs fn in a write transaction: store.DB.InTx by default, or a group committer's
@@ -88,6 +89,7 @@ func (m *Manager) Declare(ctx context.Context, actor string, in DeclareInput) (I
 		checkText("summary", in.Summary, MaxSummary, false)); err != nil {
 		return Incident{}, err
 	}
+	in.Environment = m.envs.Canonical(in.Environment)
 	impact := now
 	if in.ImpactStartedAt != nil {
 		if in.ImpactStartedAt.Before(Epoch) {

@@ -115,11 +115,20 @@ func New(reg prometheus.Registerer, kinds []string) *Set {
 			s.Remedies.WithLabelValues(a, o)
 		}
 	}
+	s.OutboxKinds(kinds)
+	return s
+}
+
+// OutboxKinds makes the outbox series of each kind exist at 0, for kinds registered after
+// New (the wiring learns them as it wires the services that deliver them).
+func (s *Set) OutboxKinds(kinds []string) {
+	if s == nil {
+		return
+	}
 	for _, k := range kinds {
 		s.OutboxRetries.WithLabelValues(k)
 		s.OutboxGivenUp.WithLabelValues(k)
 	}
-	return s
 }
 
 // Alerts counts n alerts with result.

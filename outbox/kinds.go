@@ -2,6 +2,7 @@ package outbox
 
 import (
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -49,6 +50,19 @@ func (o *Outbox) RegisterKind(kindName string, h Handler, opts KindOptions) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.kinds[kindName] = kind{handler: h, opts: opts}
+}
+
+// Kinds lists the registered job kinds, sorted, for metrics whose series must exist for
+// every kind from the start.
+func (o *Outbox) Kinds() []string {
+	o.mu.RLock()
+	defer o.mu.RUnlock()
+	out := make([]string, 0, len(o.kinds))
+	for name := range o.kinds {
+		out = append(out, name)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // kind returns a registered kind, or the defaults with no handler for an unknown one.

@@ -50,10 +50,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	now := c.clock().UTC()
 	var rows []struct {
-		Kind     string     `db:"kind"`
-		InFlight bool       `db:"in_flight"`
-		N        int        `db:"n"`
-		Oldest   any        `db:"oldest"` // SQLite hands an aggregate of times back as text
+		Kind     string `db:"kind"`
+		InFlight bool   `db:"in_flight"`
+		N        int    `db:"n"`
+		Oldest   any    `db:"oldest"` // SQLite hands an aggregate of times back as text
 	}
 	// Pending rows only: the (status, run_at) index keeps this small however many
 	// delivered jobs retention still keeps.

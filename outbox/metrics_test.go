@@ -2,12 +2,15 @@ package outbox_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"firebreak/internal/testkit"
+	"firebreak/metrics"
 	"firebreak/outbox"
 	"firebreak/store"
 	"firebreak/store/storetest"
@@ -74,6 +77,44 @@ func TestBacklogIsReportedByKindAndState(t *testing.T) {
 		}
 		if got["firebreak_outbox_jobs rollback waiting"] != 0 {
 			t.Errorf("rollback backlog %v", got)
+		}
+	})
+}
+
+// counter reads one counter's value.
+func counter(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
+}
+
+// TestFailedAttemptsAreCountedByKind: each failed attempt that will be retried counts as a
+// retry of its kind, and the last one as a give-up; another kind's series stay at 0. Kinds
+// lists what was registered, for the wiring to create every kind's series at 0.
+func TestFailedAttemptsAreCountedByKind(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		set := metrics.New(prometheus.NewRegistry(), nil)
+		ob := outbox.New(db, outbox.Options{MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: time.Millisecond,
+			Poll: 5 * time.Millisecond, Log: quiet(), Metrics: set})
+		ob.Register("slack", &recorder{answer: func(outbox.Job, int) (bool, error) { return true, errors.New("HTTP 503") }})
+		ob.Register("rollback", &recorder{})
+		if got := ob.Kinds(); len(got) != 2 || got[0] != "rollback" || got[1] != "slack" {
+			t.Fatalf("Kinds() = %v, want [rollback slack], for the series to exist from the start", got)
+		}
+		run(t, ob)
+		id, _ := enqueue(t, db, ob, "slack", nil, "")
+		waitStatus(t, db, id, "dead")
+		waitFor(t, 10*time.Second, "the give-up to be counted", func() bool {
+			return counter(t, set.OutboxGivenUp.WithLabelValues("slack")) == 1
+		})
+		if n := counter(t, set.OutboxRetries.WithLabelValues("slack")); n != 2 {
+			t.Errorf("slack retries %v, want 2 (attempts 1 and 2 of 3)", n)
+		}
+		if r, g := counter(t, set.OutboxRetries.WithLabelValues("rollback")), counter(t, set.OutboxGivenUp.WithLabelValues("rollback")); r != 0 || g != 0 {
+			t.Errorf("rollback counted %v retries and %v give-ups, want none", r, g)
 		}
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"firebreak/metrics"
 	"firebreak/store"
 	"firebreak/text"
 )
@@ -71,6 +72,8 @@ type Options struct {
 	Poll  time.Duration
 	Clock func() time.Time
 	Log   *slog.Logger
+	// Metrics counts failed attempts by kind, retried or given up; nil counts nothing.
+	Metrics *metrics.Set
 }
 
 func (o *Options) defaults() {
@@ -252,6 +255,7 @@ func (o *Outbox) deliver(ctx context.Context, job Job) {
 		out.GaveUp = true
 		o.finish(rctx, job, "dead", time.Time{}, err.Error())
 	}
+	o.opts.Metrics.OutboxFailed(job.Kind, out.GaveUp)
 	o.opts.Log.Warn("outbox job failed", "id", job.ID, "kind", job.Kind, "attempt", job.Attempts, "gave_up", out.GaveUp, "err", err)
 	if fo, ok := k.handler.(FailureObserver); ok {
 		fo.Failed(rctx, job, out)

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"time"
 )
 
 // ErrOverloaded means the write queue is full: the caller should answer 503 so the sender
@@ -29,16 +30,29 @@ type GroupCommitter struct {
 	once     sync.Once
 	closing  sync.RWMutex // Do holds it shared while queuing, Close exclusively while stopping
 	log      *slog.Logger
+	observer BatchObserver
 }
+
+// BatchObserver learns how group commit behaves, for metrics: the size of each committed
+// batch, and how long each request waited from queueing until its answer.
+type BatchObserver interface {
+	Batch(requests int)
+	Waited(d time.Duration)
+}
+
+// Observe reports every batch and every request's wait to o. Call it while wiring, before
+// the first Do.
+func (g *GroupCommitter) Observe(o BatchObserver) { g.observer = o }
 
 // errGaveUp is the result of a call whose caller left before its batch ran.
 var errGaveUp = errors.New("the request was cancelled before its batch ran")
 
 type batchItem struct {
-	ctx  context.Context
-	ids  []int32 // lock ids of the request's grouping keys (see LockKeys), sorted
-	fn   func(ctx context.Context, q Querier) error
-	done chan error
+	ctx    context.Context
+	queued time.Time
+	ids    []int32 // lock ids of the request's grouping keys (see LockKeys), sorted
+	fn     func(ctx context.Context, q Querier) error
+	done   chan error
 }
 
 // NewGroupCommitter starts workers that commit batches of at most maxBatch functions. A
@@ -71,7 +85,7 @@ func (g *GroupCommitter) Do(ctx context.Context, fn func(ctx context.Context, q 
 // after a deadlock): it must start from its own input every time and keep nothing from an
 // earlier run but what it returns through its last one.
 func (g *GroupCommitter) DoLocked(ctx context.Context, keys []string, fn func(ctx context.Context, q Querier) error) error {
-	it := &batchItem{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	it := &batchItem{ctx: ctx, queued: time.Now(), fn: fn, done: make(chan error, 1)}
 	if len(keys) > 0 && g.db.Dialect == Postgres {
 		it.ids = lockIDs(keys)
 	}
@@ -167,12 +181,10 @@ func (g *GroupCommitter) commit(batch []*batchItem) {
 	})
 	switch {
 	case err == nil:
-		for i, it := range batch {
-			it.done <- results[i]
-		}
+		g.answer(batch, results, true)
 		return
 	case failed && len(batch) == 1 && !isTxFatal(err):
-		batch[0].done <- err
+		g.answer(batch, []error{err}, false)
 		return
 	}
 	g.commitIsolated(batch)
@@ -203,10 +215,24 @@ func (g *GroupCommitter) commitIsolated(batch []*batchItem) {
 		}
 		g.log.Warn("batch transaction failed, retrying once", "size", len(batch), "err", err)
 	}
+	if err != nil {
+		for i := range results {
+			results[i] = err
+		}
+	}
+	g.answer(batch, results, err == nil)
+}
+
+// answer answers every request of a batch and reports the batch, if it committed, and each
+// request's wait to the observer. What the requests registered with AfterCommit has run
+// already, inside InTx, right after the commit.
+func (g *GroupCommitter) answer(batch []*batchItem, results []error, committed bool) {
+	if committed && g.observer != nil {
+		g.observer.Batch(len(batch))
+	}
 	for i, it := range batch {
-		if err != nil {
-			it.done <- err
-			continue
+		if g.observer != nil {
+			g.observer.Waited(time.Since(it.queued))
 		}
 		it.done <- results[i]
 	}
@@ -247,8 +273,11 @@ func (g *GroupCommitter) runOne(q Querier, i int, it *batchItem) error {
 	if _, err := q.ExecContext(context.Background(), "SAVEPOINT "+sp); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
+	mark := afterCommitMark(q)
 	ferr := call(q, it)
 	if ferr != nil {
+		// Rolled back alone: what it registered to run after the commit goes with it.
+		dropAfterCommit(q, mark)
 		if _, err := q.ExecContext(context.Background(), "ROLLBACK TO SAVEPOINT "+sp); err != nil {
 			return fmt.Errorf("%w (and rolling back its savepoint failed: %v)", ferr, err)
 		}

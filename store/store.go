@@ -156,12 +156,13 @@ func (db *DB) Ping(ctx context.Context) error {
 }
 
 // InTx runs fn in one write transaction, committing if it returns nil and rolling back
-// otherwise.
+// otherwise. What fn registered with AfterCommit runs once the commit succeeded.
 func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) (err error) {
-	tx, err := db.W.BeginTxx(ctx, nil)
+	sqlTx, err := db.W.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
+	tx := &txQuerier{Tx: sqlTx}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = tx.Rollback()
@@ -177,6 +178,7 @@ func (db *DB) InTx(ctx context.Context, fn func(q Querier) error) (err error) {
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("commit transaction: %w", err)
 	}
+	runAll(tx.fns)
 	return nil
 }
 

@@ -18,9 +18,14 @@ type incidentDetail struct {
 	Suspects any `json:"suspects"`
 	// DeploysDuring are deploys of the service recorded while the incident was open: shown,
 	// but not suspects.
-	DeploysDuring any               `json:"deploys_during"`
-	Rollbacks     any               `json:"rollbacks"`
-	Timeline      []incidents.Event `json:"timeline"`
+	DeploysDuring any `json:"deploys_during"`
+	// DeploysKnown says whether any deploy of the incident's service and environment has
+	// been recorded: false means no suspect can be found because CI records no deploys
+	// (or the incident names no service), not that no deploy is to blame. Null when deploy
+	// tracking is not wired.
+	DeploysKnown *bool             `json:"deploys_known"`
+	Rollbacks    any               `json:"rollbacks"`
+	Timeline     []incidents.Event `json:"timeline"`
 }
 
 func (s *Server) listIncidents(c *fiber.Ctx) error {
@@ -103,6 +108,11 @@ func (s *Server) getIncident(c *fiber.Ctx) error {
 		if detail.DeploysDuring, err = s.deps.Deploys.During(c.UserContext(), id); err != nil {
 			return err
 		}
+		known, err := s.deps.Deploys.DeploysKnown(c.UserContext(), inc.Service, inc.Environment)
+		if err != nil {
+			return err
+		}
+		detail.DeploysKnown = &known
 	}
 	if s.deps.Rollbacks != nil {
 		if detail.Rollbacks, err = s.deps.Rollbacks.ForIncident(c.UserContext(), id); err != nil {

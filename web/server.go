@@ -15,6 +15,7 @@ import (
 	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/postmortem"
 	"firebreak/statuspage/publish"
 	"firebreak/store"
@@ -61,6 +62,10 @@ type Deps struct {
 	// Statuspage keeps the status page's components and maintenances; nil (no statuspage
 	// section) leaves their endpoints out.
 	Statuspage *publish.Service
+
+	// Metrics counts Alertmanager notifications refused as malformed (by their alerts) and
+	// answered 503; nil counts nothing.
+	Metrics *metrics.Set
 }
 
 // Server is the fiber application with its routes.

@@ -111,8 +111,8 @@ func TestAlertmanagerHAPairReportsTwoStarts(t *testing.T) {
 	if !inc.ImpactStartedAt.Equal(early) {
 		t.Fatalf("impact started %s, want %s", inc.ImpactStartedAt, early)
 	}
-	if kinds := strings.Join(inc.timelineKinds(), ","); kinds != "opened,impact_start_moved" {
-		t.Fatalf("timeline %s, want opened and the impact start moved back, no alert line", kinds)
+	if kinds := strings.Join(inc.timelineKinds(), ","); kinds != "opened,no_deploy_recorded,impact_start_moved" {
+		t.Fatalf("timeline %s, want opened (no deploy on record) and the impact start moved back, no alert line", kinds)
 	}
 
 	am.notify(t, groupKey, group, firingAlert("a", late))

@@ -207,8 +207,9 @@ func TestServeKeepsIncidentsAcrossRestart(t *testing.T) {
 	if second.token != "" {
 		t.Fatalf("second start wrote a new admin token")
 	}
+	// Its timeline: declared, no deploy of checkout on record, resolved.
 	code, got := second.call("GET", "/api/v1/incidents/"+id, first.token, "")
-	if code != 200 || got["status"] != "resolved" || got["title"] != "Checkout down" || len(got["timeline"].([]any)) != 2 {
+	if code != 200 || got["status"] != "resolved" || got["title"] != "Checkout down" || len(got["timeline"].([]any)) != 3 {
 		t.Fatalf("after restart: %d %v", code, got)
 	}
 	second.stop()

@@ -28,8 +28,10 @@ var silent = map[incidents.EventKind]bool{
 	// A storm's later alerts are summed up on the timeline; the message counts them.
 	incidents.KindAlertsFiredSummary:    true,
 	incidents.KindAlertsResolvedSummary: true,
-	incidents.KindOpened:        true,
-	incidents.KindDeclared:      true,
+	// Said once on the timeline; the message itself shows the incident has no suspect.
+	deploys.KindNoDeployRecorded: true,
+	incidents.KindOpened:         true,
+	incidents.KindDeclared:       true,
 }
 
 // OnIncidentChange is an incidents hook, run inside the transaction of every timeline event.

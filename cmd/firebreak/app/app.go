@@ -22,6 +22,7 @@ import (
 	"firebreak/config"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/metrics"
 	slacknotify "firebreak/notify/slack"
 	"firebreak/outbox"
 	"firebreak/scheduler"
@@ -52,6 +53,7 @@ type App struct {
 	Config    config.Config
 	DB        *store.DB
 	Registry  *prometheus.Registry
+	Metrics   *metrics.Set // the series Firebreak reports about itself, on Registry
 	Tokens    *tokens.Store
 	Incidents *incidents.Manager
 	// Writes batches concurrent writes into few transactions (group commit).
@@ -87,6 +89,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 		opts.Now = time.Now
 	}
 	a := &App{Config: cfg, Registry: prometheus.NewRegistry(), log: opts.Log}
+	a.Metrics = metrics.New(a.Registry, nil)
 	if a.DB, err = OpenDatabase(ctx, cfg); err != nil {
 		return nil, err
 	}
@@ -99,11 +102,12 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 		return nil, err
 	}
 	a.Incidents = incidents.NewManager(a.DB, opts.Now)
-	a.Writes = wireGroupCommit(a.DB, a.Incidents, opts.Log)
+	a.Incidents.AliasEnvironments(cfg.EnvironmentAliases())
+	a.Writes = wireGroupCommit(a.DB, a.Incidents, a.Metrics, opts.Log)
 	hooks := rollbackHooks(cfg)
-	a.Outbox = wireOutbox(a.DB, cfg, opts)
-	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, cfg)
-	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg)
+	a.Outbox = wireOutbox(a.DB, cfg, a.Metrics, opts)
+	a.Rollbacks, a.Tracker = wireDeploys(a.DB, a.Incidents, a.Outbox, hooks, a.Metrics, cfg)
+	a.Alerts = wireAlerts(a.DB, a.Incidents, a.Writes, cfg, a.Metrics, opts.Log)
 	if a.Slack, err = wireSlack(a, opts); err != nil {
 		return nil, err
 	}
@@ -120,6 +124,7 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	if err = scheduleStatuspage(a.Scheduler, a.Statuspage); err != nil {
 		return nil, err
 	}
+	wireMetrics(a, opts.Now) // last: it reads what the others registered
 	return a, nil
 }
 

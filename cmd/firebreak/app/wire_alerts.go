@@ -1,18 +1,23 @@
 package app
 
 import (
+	"log/slog"
 	"time"
 
 	"firebreak/alerts"
 	"firebreak/config"
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/store"
 )
 
 // wireAlerts makes the Alertmanager webhook ingester; its writes go through the group
-// committer.
-func wireAlerts(db *store.DB, incs *incidents.Manager, writes *store.GroupCommitter, cfg config.Config) *alerts.Ingester {
-	return alerts.NewIngester(db, incs, writes, alertOptions(cfg))
+// committer, its results are counted in m, and late alerts get a debug line in log.
+func wireAlerts(db *store.DB, incs *incidents.Manager, writes *store.GroupCommitter, cfg config.Config, m *metrics.Set,
+	log *slog.Logger) *alerts.Ingester {
+	opts := alertOptions(cfg)
+	opts.Metrics, opts.Log = m, log
+	return alerts.NewIngester(db, incs, writes, opts)
 }
 
 // alertOptions translates the alerts section of the config.
@@ -27,5 +32,7 @@ func alertOptions(cfg config.Config) alerts.Options {
 		SeverityMap:       sevs,
 		ReopenWindow:      time.Duration(cfg.Alerts.ReopenWindow),
 		GroupBy:           cfg.Alerts.GroupBy,
+		// The environment label naming an alias means the canonical environment.
+		EnvironmentAliases: cfg.EnvironmentAliases(),
 	}
 }

@@ -6,16 +6,21 @@ import (
 	"firebreak/config"
 	"firebreak/deploys"
 	"firebreak/incidents"
+	"firebreak/metrics"
 	"firebreak/outbox"
 	"firebreak/store"
 )
 
 // wireDeploys makes the rollback service (which registers its outbox handler) and the deploy
 // tracker, and lets the tracker see every incident change, to match suspects and start
-// automatic rollbacks.
-func wireDeploys(db *store.DB, incs *incidents.Manager, jobs *outbox.Outbox, hooks map[string]deploys.Hook, cfg config.Config) (*deploys.Rollbacks, *deploys.Tracker) {
+// automatic rollbacks. Deploys recorded under an environment's alias are kept under its
+// canonical name; rollback outcomes are counted in m.
+func wireDeploys(db *store.DB, incs *incidents.Manager, jobs *outbox.Outbox, hooks map[string]deploys.Hook, m *metrics.Set,
+	cfg config.Config) (*deploys.Rollbacks, *deploys.Tracker) {
 	rollbacks := deploys.NewRollbacks(db, incs, jobs, hooks, cfg.PublicURL)
+	rollbacks.SetMetrics(m)
 	tracker := deploys.NewTracker(db, incs, time.Duration(cfg.Deploys.CorrelationWindow), rollbacks)
+	tracker.AliasEnvironments(cfg.EnvironmentAliases())
 	incs.OnChange(tracker.OnIncidentChange)
 	return rollbacks, tracker
 }

@@ -25,6 +25,7 @@ func wireWeb(a *App, log *slog.Logger) *web.Server {
 		Accounts:        a.Accounts,
 		UI:              uiOptions(cfg),
 		Registry:        a.Registry,
+		Metrics:         a.Metrics,
 		Logger:          log,
 		MaxBodyBytes:    int(cfg.Server.MaxBodyBytes),
 		MaxWebhookBytes: int(cfg.Alerts.MaxBodyBytes),
