@@ -20,6 +20,9 @@ type httpMetrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// liveStreams counts the web UI's live-update streams open now: one that outlives its
+	// browser tab would hold a goroutine and poll the database forever.
+	liveStreams prometheus.Gauge
 }
 
 func newHTTPMetrics(reg *prometheus.Registry, db *store.DB) *httpMetrics {
@@ -34,8 +37,12 @@ func newHTTPMetrics(reg *prometheus.Registry, db *store.DB) *httpMetrics {
 			Help:    "Time to answer an HTTP request, by route pattern and method.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"route", "method"}),
+		liveStreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "firebreak_ui_live_streams",
+			Help: "Live-update streams (server-sent events) of the web UI open now.",
+		}),
 	}
-	reg.MustRegister(m.requests, m.duration, collectors.NewGoCollector(),
+	reg.MustRegister(m.requests, m.duration, m.liveStreams, collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{Namespace: "firebreak"}))
 	if db != nil {
 		reg.MustRegister(&openIncidentsCollector{db: db})

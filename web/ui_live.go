@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"html/template"
+	"strconv"
 	"strings"
 	"time"
 
@@ -26,7 +27,10 @@ func (s *Server) sse(c *fiber.Ctx, poll func(ctx context.Context) ([]string, err
 	c.Set("X-Accel-Buffering", "no")
 	stop := s.stopLive
 	log := s.log
+	open := s.metrics.liveStreams
+	open.Inc()
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer open.Dec()
 		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
 		defer cancel()
 		tick := time.NewTicker(livePoll)
@@ -74,9 +78,16 @@ func (s *Server) incidentsLive(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	newest, err := s.newestIncident(c.UserContext(), f)
+	// The page names the newest incident it showed, so one opened between the page and the
+	// stream's start is still sent; without it the stream starts from the newest now.
+	newest, err := afterQuery(c)
 	if err != nil {
 		return err
+	}
+	if newest < 0 {
+		if newest, err = s.newestIncident(c.UserContext(), f); err != nil {
+			return err
+		}
 	}
 	t := templates()["incidents"]
 	return s.sse(c, func(ctx context.Context) ([]string, error) {
@@ -101,6 +112,19 @@ func (s *Server) incidentsLive(c *fiber.Ctx) error {
 	})
 }
 
+// afterQuery reads after=, the id of the last row the page showed; -1 when absent.
+func afterQuery(c *fiber.Ctx) (int64, error) {
+	raw := c.Query("after")
+	if raw == "" {
+		return -1, nil
+	}
+	n, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || n < 0 {
+		return 0, badRequest("after=%q is not an id", raw)
+	}
+	return n, nil
+}
+
 func (s *Server) newestIncident(ctx context.Context, f incidents.Filter) (int64, error) {
 	f.Before, f.Limit = 0, 1
 	list, _, err := s.deps.Incidents.List(ctx, f)
@@ -116,13 +140,20 @@ func (s *Server) timelineLive(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	tl, err := s.deps.Incidents.Timeline(c.UserContext(), id)
+	// As for the list: the page names its last event, so none falls between the two.
+	last, err := afterQuery(c)
 	if err != nil {
 		return err
 	}
-	var last int64
-	if len(tl) > 0 {
-		last = tl[len(tl)-1].ID
+	if last < 0 {
+		tl, err := s.deps.Incidents.Timeline(c.UserContext(), id)
+		if err != nil {
+			return err
+		}
+		last = 0
+		if len(tl) > 0 {
+			last = tl[len(tl)-1].ID
+		}
 	}
 	t := templates()["incident"]
 	return s.sse(c, func(ctx context.Context) ([]string, error) {

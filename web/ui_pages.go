@@ -119,8 +119,12 @@ func (s *Server) incidentsPage(c *fiber.Ctx) error {
 	}
 	nq := lf.query()
 	nq.Set("cursor", strconv.FormatInt(next, 10))
+	lq := lf.query()
+	if f.Before == 0 {
+		lq.Set("after", strconv.FormatInt(newest, 10))
+	}
 	return s.render(c, http.StatusOK, "incidents", "Incidents", "incidents", map[string]any{
-		"Incidents": list, "F": lf, "Next": next, "NextQuery": nq.Encode(), "LiveQuery": lf.query().Encode(),
+		"Incidents": list, "F": lf, "Next": next, "NextQuery": nq.Encode(), "LiveQuery": lq.Encode(),
 		"Newest":     newest,
 		"Statuses":   []string{"open", "observing", "responding", "remediating", "resolved"},
 		"Severities": []string{"sev1", "sev2", "sev3", "sev4"},

@@ -124,6 +124,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	if err = scheduleStatuspage(a.Scheduler, a.Statuspage); err != nil {
 		return nil, err
 	}
+	if err = scheduleSessionPurge(a.Scheduler, a.Accounts, opts.Log); err != nil {
+		return nil, err
+	}
 	wireMetrics(a, opts.Now) // last: it reads what the others registered
 	return a, nil
 }

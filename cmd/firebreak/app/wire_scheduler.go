@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"firebreak/accounts"
 	"firebreak/config"
 	"firebreak/outbox"
 	"firebreak/scheduler"
@@ -32,6 +33,31 @@ const (
 	TokenUsageJob  = "token-usage"
 	tokenUsageSpec = "*/30 * * * * *"
 )
+
+// The expired-session purge: a session past its expiry already lets nobody in (the lookup
+// checks expires_at); deleting it every ten minutes keeps the table the size of the sessions
+// alive. It runs on every replica (RunLocal): accounts writes through its own connection,
+// which inside the scheduler's transaction would wait for itself on SQLite, and deleting
+// the same expired rows twice is harmless.
+const (
+	SessionPurgeJob  = "session-purge"
+	sessionPurgeSpec = "0 */10 * * * *"
+)
+
+// scheduleSessionPurge adds the expired-session purge.
+func scheduleSessionPurge(s *scheduler.Scheduler, acc *accounts.Store, log *slog.Logger) error {
+	err := s.Add(scheduler.Job{Name: SessionPurgeJob, Spec: sessionPurgeSpec, RunLocal: func(ctx context.Context, _ time.Time) error {
+		n, err := acc.PurgeExpired(ctx)
+		if n > 0 {
+			log.Info("deleted expired sessions", "sessions", n)
+		}
+		return err
+	}})
+	if err != nil {
+		return fmt.Errorf("schedule %s: %w", SessionPurgeJob, err)
+	}
+	return nil
+}
 
 // wireScheduler registers the periodic jobs; Run starts them.
 func wireScheduler(db *store.DB, reg prometheus.Registerer, ts *tokens.Store, cfg config.Config, log *slog.Logger) (*scheduler.Scheduler, error) {
