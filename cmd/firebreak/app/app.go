@@ -104,6 +104,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	if a.Scheduler, err = wireScheduler(a.DB, a.Registry, a.Tokens, cfg, opts.Log); err != nil {
 		return nil, err
 	}
+	if err = wireJobs(a); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
