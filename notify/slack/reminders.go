@@ -105,6 +105,9 @@ func (s *Service) queueReply(ctx context.Context, q store.Querier, incidentID in
 // spoken writes a duration as people say it, in at most two units, rounded down: "15
 // minutes", "1 hour 5 minutes", "5 days", "2 days 3 hours".
 func spoken(d time.Duration) string {
+	if d < time.Minute {
+		return "less than a minute"
+	}
 	units := []struct {
 		name string
 		size time.Duration
