@@ -36,6 +36,8 @@ type Config struct {
 	// mean production, so deploys recorded as "prod" correlate with alerts saying
 	// "production".
 	Environments map[string][]string `yaml:"environments,omitempty"`
+	// Incidents tunes the reminders about open incidents.
+	Incidents Incidents `yaml:"incidents"`
 	// Alerts tunes how Alertmanager payloads become incidents.
 	Alerts Alerts `yaml:"alerts"`
 	// Deploys tunes deploy correlation.
@@ -139,6 +141,19 @@ type Alerts struct {
 	// label joins its Alertmanager group's) or "group_key" (always its
 	// Alertmanager group's).
 	GroupBy string `yaml:"group_by"`
+	// StaleAfter is how long a firing alert may go without Alertmanager
+	// sending it again before its incident's timeline says Alertmanager may
+	// have lost it. Alertmanager re-sends firing alerts every repeat_interval
+	// (4h by default), so keep this well above that.
+	StaleAfter Duration `yaml:"stale_after"`
+}
+
+// Incidents tunes what Firebreak does about incidents nobody handles.
+type Incidents struct {
+	// AckReminder is how long an incident may stay unacknowledged (observing)
+	// before its Slack thread is reminded, and again after each further
+	// period. Only with Slack.
+	AckReminder Duration `yaml:"ack_reminder"`
 }
 
 // The values of alerts.group_by.
@@ -237,6 +252,9 @@ type IncidentChannels struct {
 	MinSeverity string `yaml:"min_severity"`
 	// Prefix starts every channel's name: <prefix><id>-<title words>.
 	Prefix string `yaml:"prefix"`
+	// ArchiveAfter is how long after its incident resolved a channel is
+	// archived (once; it stays readable in Slack).
+	ArchiveAfter Duration `yaml:"archive_after"`
 }
 
 // Statuspage configures the public status page.
@@ -314,8 +332,9 @@ type Server struct {
 // Retention tunes the scheduled clean-up.
 type Retention struct {
 	// DeliveredJobs is how long an outbox job is kept after it was delivered (Slack
-	// messages, rollback calls, status pushes), and how long an idle grouping lock row
-	// stays. Failed (given-up) jobs are kept: someone may need to see why.
+	// messages, rollback calls, status pushes), and how long a Slack thread reply is kept
+	// after it was posted and a Slack user's display name after it was fetched. Failed
+	// (given-up) jobs are kept: someone may need to see why.
 	DeliveredJobs Duration `yaml:"delivered_jobs"`
 }
 

@@ -114,7 +114,9 @@ func TestDefaultsWithoutFile(t *testing.T) {
 			ReopenWindow:      mins(30),
 			MaxBodyBytes:      64 << 20,
 			GroupBy:           "service",
+			StaleAfter:        Duration(24 * time.Hour),
 		},
+		Incidents:  Incidents{AckReminder: mins(15)},
 		Deploys:    Deploys{CorrelationWindow: mins(30)},
 		Postmortem: Postmortem{DueAfter: Duration(120 * time.Hour)},
 		Outbox:     Outbox{MaxAttempts: 8, MaxBackoff: mins(5)},
@@ -188,7 +190,7 @@ func TestProductExampleLoads(t *testing.T) {
 		BotToken:         "xoxb-secret-bot",
 		SigningSecret:    "secret-signing",
 		Channel:          "#incidents",
-		IncidentChannels: &IncidentChannels{MinSeverity: "sev2", Prefix: "inc-"},
+		IncidentChannels: &IncidentChannels{MinSeverity: "sev2", Prefix: "inc-", ArchiveAfter: Duration(168 * time.Hour)},
 		Responders:       []string{"U012ABCDEF"},
 	}
 	want.Statuspage = &Statuspage{
@@ -226,6 +228,8 @@ alerts:
   reopen_window: 45m
   max_body_bytes: 2048
   group_by: group_key
+  stale_after: 36h
+incidents: {ack_reminder: 5m}
 deploys: {correlation_window: 1h}
 services:
   search:
@@ -244,6 +248,7 @@ slack:
   signing_secret_env: SIGN
   channel: "#ops"
   api_url: http://127.0.0.1:9999/api/
+  incident_channels: {min_severity: sev1, prefix: war-, archive_after: 3d}
 statuspage:
   url: https://status.example.com
   time_zone: Europe/Berlin
@@ -272,8 +277,10 @@ retention: {delivered_jobs: 36h}
 			ReopenWindow:      mins(45),
 			MaxBodyBytes:      2048,
 			GroupBy:           "group_key",
+			StaleAfter:        Duration(36 * time.Hour),
 		},
-		Deploys: Deploys{CorrelationWindow: mins(60)},
+		Incidents: Incidents{AckReminder: mins(5)},
+		Deploys:   Deploys{CorrelationWindow: mins(60)},
 		Services: map[string]Service{
 			"search": {Rollback: &Rollback{
 				Policy: "confirm", MinSeverity: "sev1",
@@ -286,7 +293,8 @@ retention: {delivered_jobs: 36h}
 			}},
 			"web": {},
 		},
-		Slack: &Slack{BotTokenEnv: "BOT", SigningSecretEnv: "SIGN", BotToken: "b", SigningSecret: "s", Channel: "#ops", APIURL: "http://127.0.0.1:9999/api/"},
+		Slack: &Slack{BotTokenEnv: "BOT", SigningSecretEnv: "SIGN", BotToken: "b", SigningSecret: "s", Channel: "#ops", APIURL: "http://127.0.0.1:9999/api/",
+			IncidentChannels: &IncidentChannels{MinSeverity: "sev1", Prefix: "war-", ArchiveAfter: Duration(72 * time.Hour)}},
 		Statuspage: &Statuspage{Title: "Status", URL: "https://status.example.com", TimeZone: "Europe/Berlin", MinSeverity: "sev3",
 			Components: []Component{{Name: "API", Description: "The public API"}}},
 		Postmortem: Postmortem{DueAfter: Duration(72 * time.Hour)},
@@ -478,6 +486,27 @@ func TestRejected(t *testing.T) {
 			name: "zero window",
 			file: "alerts:\n  reopen_window: 0s\n",
 			want: []string{`line 2: alerts.reopen_window: must be a duration greater than zero`},
+		},
+		{
+			name: "zero reminder interval would remind at every tick",
+			file: "incidents:\n  ack_reminder: 0s\n",
+			want: []string{`line 2: incidents.ack_reminder: must be a duration greater than zero`},
+		},
+		{
+			name: "negative staleness",
+			file: "alerts: {stale_after: -1h}\n",
+			want: []string{`line 1: alerts.stale_after: must be a duration greater than zero`},
+		},
+		{
+			name: "channels archived at once",
+			file: "slack:\n  bot_token_env: B\n  signing_secret_env: S\n  channel: x\n  incident_channels:\n    archive_after: 0s\n",
+			env:  map[string]string{"B": "b", "S": "s"},
+			want: []string{`line 6: slack.incident_channels.archive_after: must be a duration greater than zero`},
+		},
+		{
+			name: "unknown key under incidents",
+			file: "incidents: {ack_remind: 5m}\n",
+			want: []string{`line 1: incidents: unknown key "ack_remind" (did you mean "ack_reminder"?)`},
 		},
 		{
 			name: "zero retention would delete jobs as soon as they are delivered",
@@ -827,14 +856,14 @@ func TestEnvironmentAliases(t *testing.T) {
 }
 
 // An incident_channels section that is present but empty turns the feature on with its
-// defaults: sev2 and above, names starting with inc-.
+// defaults: sev2 and above, names starting with inc-, archived a week after resolution.
 func TestIncidentChannelsStartFromDefaults(t *testing.T) {
 	file := "slack:\n  bot_token_env: B\n  signing_secret_env: S\n  channel: \"#incidents\"\n  incident_channels: {}\n"
 	cfg, err := Load(writeFile(t, file), env(map[string]string{"B": "b", "S": "s"}))
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
-	if got := cfg.Slack.IncidentChannels; got == nil || *got != (IncidentChannels{MinSeverity: "sev2", Prefix: "inc-"}) {
-		t.Errorf("incident_channels = %+v, want sev2 and inc-", got)
+	if got := cfg.Slack.IncidentChannels; got == nil || *got != (IncidentChannels{MinSeverity: "sev2", Prefix: "inc-", ArchiveAfter: Duration(168 * time.Hour)}) {
+		t.Errorf("incident_channels = %+v, want sev2, inc- and archived a week after the incident resolved", got)
 	}
 }

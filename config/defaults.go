@@ -14,6 +14,10 @@ const (
 	defaultReopenWindow      = 30 * time.Minute
 	defaultCorrelationWindow = 30 * time.Minute
 	defaultPostmortemDue     = 120 * time.Hour // 5 days
+	defaultAckReminder       = 15 * time.Minute
+	// Alertmanager re-sends a firing alert every repeat_interval (4h by default): a
+	// day of silence is several missed repeats, not a slow one.
+	defaultStaleAfter = 24 * time.Hour
 
 	// Alertmanager sends a whole group in one notification and drops it when
 	// refused. A realistic kube-prometheus alert (13 labels, 3 annotations,
@@ -40,6 +44,7 @@ const (
 
 	defaultIncidentChannelSeverity = "sev2"
 	defaultIncidentChannelPrefix   = "inc-"
+	defaultIncidentChannelArchive  = 168 * time.Hour // a week after the incident resolved
 )
 
 // Default returns the configuration used when there is no file: SQLite
@@ -58,7 +63,9 @@ func Default() Config {
 			ReopenWindow:      Duration(defaultReopenWindow),
 			MaxBodyBytes:      defaultAlertBodyBytes,
 			GroupBy:           GroupByService,
+			StaleAfter:        Duration(defaultStaleAfter),
 		},
+		Incidents:  Incidents{AckReminder: Duration(defaultAckReminder)},
 		Deploys:    Deploys{CorrelationWindow: Duration(defaultCorrelationWindow)},
 		Postmortem: Postmortem{DueAfter: Duration(defaultPostmortemDue)},
 		Outbox: Outbox{
@@ -130,5 +137,6 @@ func publicURLFor(listen string) string {
 // defaultIncidentChannels holds what a slack.incident_channels section
 // starts from.
 func defaultIncidentChannels() IncidentChannels {
-	return IncidentChannels{MinSeverity: defaultIncidentChannelSeverity, Prefix: defaultIncidentChannelPrefix}
+	return IncidentChannels{MinSeverity: defaultIncidentChannelSeverity, Prefix: defaultIncidentChannelPrefix,
+		ArchiveAfter: Duration(defaultIncidentChannelArchive)}
 }

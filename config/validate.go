@@ -44,6 +44,7 @@ func (c Config) Validate() error {
 	p.checkTokens(c.Tokens, c.env)
 	p.checkEnvironments(c.Environments)
 	p.checkAlerts(c.Alerts)
+	p.positive("incidents.ack_reminder", c.Incidents.AckReminder)
 	p.positive("deploys.correlation_window", c.Deploys.CorrelationWindow)
 	for _, name := range sortedKeys(c.Services) {
 		p.checkService(name, c.Services[name], c.env)
@@ -194,6 +195,7 @@ func (p *problems) checkAlerts(a Alerts) {
 		p.severity("alerts.severity_map."+k, a.SeverityMap[k])
 	}
 	p.positive("alerts.reopen_window", a.ReopenWindow)
+	p.positive("alerts.stale_after", a.StaleAfter)
 	p.positiveBytes("alerts.max_body_bytes", a.MaxBodyBytes)
 	if a.GroupBy != GroupByService && a.GroupBy != GroupByGroupKey {
 		p.add("alerts.group_by", "unknown value %q (one of %s, %s)", a.GroupBy, GroupByService, GroupByGroupKey)
@@ -246,6 +248,7 @@ func (p *problems) checkSlack(s Slack, env secretEnv) {
 			p.add("slack.incident_channels.prefix", "%q is not a channel name start: use up to %d lowercase letters, digits, - or _ (for example inc-)",
 				ic.Prefix, maxChannelPrefix)
 		}
+		p.positive("slack.incident_channels.archive_after", ic.ArchiveAfter)
 	}
 	for i, r := range s.Responders {
 		if !validSlackID(r) {

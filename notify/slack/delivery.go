@@ -81,7 +81,7 @@ func (s *Service) sync(ctx context.Context, id int64) error {
 		return err
 	}
 	if v.ChannelID != "" {
-		summary, err := getMessage(ctx, s.deps.DB.R, id, roleIncidentChannel)
+		summary, err := s.incidentChannelSummary(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -197,14 +197,29 @@ func (s *Service) postReplies(ctx context.Context, main *message) error {
 			return err
 		}
 		for _, r := range batch {
-			if err := s.postReply(ctx, main, r); err != nil {
+			thread := main
+			if r.Target == targetIncidentChannel {
+				if thread, err = s.incidentChannelSummary(ctx, r.IncidentID); err != nil {
+					return err
+				}
+				if thread == nil {
+					s.log.Info("slack: a reply for the incident's channel has no channel to go to; skipped", "incident", r.IncidentID,
+						"reply", r.ID)
+					if err := skipReply(ctx, s.deps.DB.W, r.ID); err != nil {
+						return err
+					}
+					continue
+				}
+			}
+			if err := s.postReply(ctx, thread, r); err != nil {
 				return err
 			}
 		}
 	}
 }
 
-// postReply posts one reply in the message's thread, at most once as postOnce does.
+// postReply posts one reply in the message's thread, at most once as postOnce does. A reply
+// for the incident's own channel is also sent to the channel, where its people look.
 func (s *Service) postReply(ctx context.Context, main *message, r reply) error {
 	if r.PostingAt.Valid {
 		m := &message{IncidentID: r.IncidentID, Channel: r.Channel.String, PostingAt: r.PostingAt.Time.UTC(), TS: main.TS}
@@ -219,11 +234,15 @@ func (s *Service) postReply(ctx context.Context, main *message, r reply) error {
 	if err := markReplyPosting(ctx, s.deps.DB.W, r.ID, main.Channel, s.now()); err != nil {
 		return err
 	}
+	opts := []slackapi.MsgOption{slackapi.MsgOptionText(r.Text, false), slackapi.MsgOptionTS(main.TS.String),
+		slackapi.MsgOptionMetadata(metadata(r.IncidentID, roleReply, r.ID))}
+	if r.Target == targetIncidentChannel {
+		opts = append(opts, slackapi.MsgOptionBroadcast())
+	}
 	var ts string
 	err := s.call("chat.postMessage", main.Channel, func() error {
 		var err error
-		_, ts, err = s.api.PostMessageContext(ctx, main.Channel, slackapi.MsgOptionText(r.Text, false),
-			slackapi.MsgOptionTS(main.TS.String), slackapi.MsgOptionMetadata(metadata(r.IncidentID, roleReply, r.ID)))
+		_, ts, err = s.api.PostMessageContext(ctx, main.Channel, opts...)
 		return err
 	})
 	switch {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 
+	"firebreak/alerts"
 	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/store"
@@ -56,6 +57,7 @@ var replyIcons = map[incidents.EventKind]string{
 	incidents.KindReopened:           ":arrows_counterclockwise:",
 	incidents.KindSeverityChanged:    ":arrow_up:",
 	incidents.KindAlertsCleared:      ":large_green_circle:",
+	alerts.KindStale:                 ":hourglass:",
 	deploys.KindDeploySuspected:      ":mag:",
 	deploys.KindDeployDuring:         ":package:",
 	deploys.KindRollbackRequested:    ":rewind:",

@@ -175,6 +175,13 @@ func New(cfg Config, d Deps) (*Service, error) {
 		MaxBackoff:  cfg.MaxBackoff,
 		Coalesce:    true,
 	})
+	// Registered whatever the config says: a job queued while incident channels were on
+	// still finds its handler after they are turned off.
+	d.Outbox.RegisterKind(ArchiveJobKind, archiver{s}, outbox.KindOptions{
+		Lease:       max(time.Minute, 3*cfg.HTTPTimeout),
+		MaxAttempts: cfg.MaxAttempts,
+		MaxBackoff:  cfg.MaxBackoff,
+	})
 	return s, nil
 }
 

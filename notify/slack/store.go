@@ -85,20 +85,35 @@ func recordRendered(ctx context.Context, q store.Querier, incidentID int64, role
 	return nil
 }
 
+// Where a reply goes (slack_replies.target).
+const (
+	// targetThread: the thread of the incident's message in its service's channel.
+	targetThread = "thread"
+	// targetIncidentChannel: the thread of the summary pinned in the incident's own channel,
+	// also sent to the channel.
+	targetIncidentChannel = "incident_channel"
+)
+
 // reply is a thread reply waiting to be posted, or whose post's outcome is unknown.
 type reply struct {
 	ID         int64          `db:"id"`
 	IncidentID int64          `db:"incident_id"`
 	Kind       string         `db:"kind"`
 	Text       string         `db:"text"`
+	Target     string         `db:"target"`
 	CreatedAt  time.Time      `db:"created_at"`
 	PostingAt  sql.NullTime   `db:"posting_at"`
 	Channel    sql.NullString `db:"channel"`
 }
 
 func insertReply(ctx context.Context, q store.Querier, incidentID int64, kind, body string, at time.Time) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO slack_replies (incident_id, kind, text, created_at) VALUES (?, ?, ?, ?)`),
-		incidentID, kind, body, at.UTC())
+	return insertReplyTo(ctx, q, incidentID, targetThread, kind, body, at)
+}
+
+// insertReplyTo queues a reply to one of the incident's threads (a target*).
+func insertReplyTo(ctx context.Context, q store.Querier, incidentID int64, target, kind, body string, at time.Time) error {
+	_, err := q.ExecContext(ctx, q.Rebind(`INSERT INTO slack_replies (incident_id, kind, text, target, created_at) VALUES (?, ?, ?, ?, ?)`),
+		incidentID, kind, body, target, at.UTC())
 	if err != nil {
 		return fmt.Errorf("queue a Slack reply for incident %d: %w", incidentID, err)
 	}
@@ -108,7 +123,7 @@ func insertReply(ctx context.Context, q store.Querier, incidentID int64, kind, b
 // pendingReplies are an incident's replies not posted yet, oldest first.
 func pendingReplies(ctx context.Context, q store.Querier, incidentID int64, limit int) ([]reply, error) {
 	var out []reply
-	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT id, incident_id, kind, text, created_at, posting_at, channel
+	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT id, incident_id, kind, text, target, created_at, posting_at, channel
 		FROM slack_replies WHERE incident_id = ? AND ts IS NULL AND skipped = FALSE ORDER BY id LIMIT ?`), incidentID, limit)
 	if err != nil {
 		return nil, fmt.Errorf("read pending Slack replies of incident %d: %w", incidentID, err)
@@ -178,15 +193,23 @@ type incidentChannel struct {
 	ChannelID  sql.NullString `db:"channel_id"`
 	Invited    bool           `db:"invited"`
 	Pinned     bool           `db:"pinned"`
+	// ArchiveQueuedAt is when the archive job was queued; ArchivedAt when Slack archived it.
+	ArchiveQueuedAt sql.NullTime `db:"archive_queued_at"`
+	ArchivedAt      sql.NullTime `db:"archived_at"`
 }
 
 func (c *incidentChannel) created() bool {
 	return c != nil && c.ChannelID.Valid && c.ChannelID.String != ""
 }
 
+// archiving reports whether the channel is archived or about to be: nothing more goes there.
+func (c *incidentChannel) archiving() bool {
+	return c != nil && (c.ArchiveQueuedAt.Valid || c.ArchivedAt.Valid)
+}
+
 func getIncidentChannel(ctx context.Context, q store.Querier, incidentID int64) (*incidentChannel, error) {
 	var c incidentChannel
-	err := q.GetContext(ctx, &c, q.Rebind(`SELECT incident_id, name, channel_id, invited, pinned
+	err := q.GetContext(ctx, &c, q.Rebind(`SELECT incident_id, name, channel_id, invited, pinned, archive_queued_at, archived_at
 		FROM slack_incident_channels WHERE incident_id = ?`), incidentID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil

@@ -127,6 +127,9 @@ func Build(ctx context.Context, cfg config.Config, opts Options) (_ *App, err er
 	if err = scheduleSessionPurge(a.Scheduler, a.Accounts, opts.Log); err != nil {
 		return nil, err
 	}
+	if err = wireJobs(a); err != nil {
+		return nil, err
+	}
 	wireMetrics(a, opts.Now) // last: it reads what the others registered
 	return a, nil
 }

@@ -78,11 +78,14 @@ func wireScheduler(db *store.DB, reg prometheus.Registerer, ts *tokens.Store, cf
 	return s, nil
 }
 
-// cleanUp deletes delivered outbox jobs older than cutoff. (Grouping locks are advisory
-// locks now, which leave no rows behind.)
+// cleanUp deletes delivered outbox jobs, posted Slack replies and cached Slack names older
+// than cutoff. (Grouping locks are advisory locks now, which leave no rows behind.)
 func cleanUp(ctx context.Context, q store.Querier, cutoff time.Time, log *slog.Logger) error {
 	jobs, err := outbox.DeleteDeliveredTx(ctx, q, cutoff, retentionBatch)
 	if err != nil {
+		return err
+	}
+	if err := cleanUpSlack(ctx, q, cutoff, log); err != nil {
 		return err
 	}
 	if jobs > 0 {

@@ -1,7 +1,7 @@
 // Package slackfake is a stand-in for Slack's Web API on loopback, for tests and benchmarks:
 // it answers the methods Firebreak calls (chat.postMessage, chat.update, chat.postEphemeral,
 // conversations.create/invite/history/replies/list, pins.add, users.info,
-// usergroups.users.list, views.open) and requests' response URLs like Slack does, records
+// usergroups.users.list, views.open, conversations.archive) and requests' response URLs like Slack does, records
 // every call with its arguments, gives messages microsecond-resolution timestamps, and can
 // be told to answer 429 with Retry-After, to answer 5xx, to be down, to be slow, or to do
 // what was asked and lose the answer. slack-go's own slacktest lacks chat.update and
@@ -47,6 +47,8 @@ type Message struct {
 	Metadata json.RawMessage
 	// Updates counts the chat.update calls it received.
 	Updates int
+	// Broadcast: a thread reply also sent to the channel (reply_broadcast).
+	Broadcast bool
 }
 
 // User is a Slack user users.info answers about.
@@ -61,6 +63,7 @@ type channel struct {
 	id, name string
 	members  map[string]bool
 	pins     map[string]bool
+	archived bool
 }
 
 type failure struct {

@@ -96,6 +96,14 @@ func (f *Server) Members(id string) []string {
 	return out
 }
 
+// Archived reports whether channel id was archived.
+func (f *Server) Archived(id string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.channels[id]
+	return c != nil && c.archived
+}
+
 // Pinned reports whether the message ts is pinned in channel id.
 func (f *Server) Pinned(id, ts string) bool {
 	f.mu.Lock()

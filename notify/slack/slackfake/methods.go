@@ -18,11 +18,14 @@ func (f *Server) methodLocked(c *Call) map[string]any {
 		if ch == nil {
 			return fail("channel_not_found")
 		}
+		if ch.archived {
+			return fail("is_archived")
+		}
 		if thread := a.Get("thread_ts"); thread != "" && f.messageLocked(ch.id, thread) == nil {
 			return fail("thread_not_found")
 		}
 		m := &Message{Channel: ch.id, TS: f.tsLocked(), ThreadTS: a.Get("thread_ts"), Text: a.Get("text"),
-			Blocks: raw(a.Get("blocks")), Metadata: raw(a.Get("metadata"))}
+			Blocks: raw(a.Get("blocks")), Metadata: raw(a.Get("metadata")), Broadcast: a.Get("reply_broadcast") == "true"}
 		f.messages = append(f.messages, m)
 		return map[string]any{"ok": true, "channel": ch.id, "ts": m.TS, "message": messageJSON(m)}
 	case "chat.update":
@@ -59,6 +62,16 @@ func (f *Server) methodLocked(c *Call) map[string]any {
 			}
 		}
 		return map[string]any{"ok": true, "channel": map[string]any{"id": ch.id, "name": ch.name}}
+	case "conversations.archive":
+		ch := f.channels[a.Get("channel")]
+		switch {
+		case ch == nil:
+			return fail("channel_not_found")
+		case ch.archived:
+			return fail("already_archived")
+		}
+		ch.archived = true
+		return map[string]any{"ok": true}
 	case "conversations.history":
 		return f.historyLocked(a, false)
 	case "conversations.replies":
