@@ -77,7 +77,10 @@ func Serve(ctx context.Context, app *fiber.App, ln net.Listener, grace time.Dura
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	err := s.Shutdown(sctx)
-	if serr := <-served; serr != nil && err == nil {
+	// A ctx that ended before the serving goroutine reached Accept leaves fasthttp nothing
+	// to shut down, and it would then serve forever: closing the listener ends it either way.
+	_ = ln.Close()
+	if serr := <-served; serr != nil && !errors.Is(serr, net.ErrClosed) && err == nil {
 		err = serr
 	}
 	if errors.Is(err, context.DeadlineExceeded) {

@@ -81,3 +81,27 @@ func TestServeFinishesRequestsInFlight(t *testing.T) {
 		t.Fatalf("Serve: %v", err)
 	}
 }
+
+// TestServeReturnsWhenStoppedBeforeItStarted: a context that ends before the server reaches
+// Accept (a status-server whose saved snapshot cannot be read stops at once) must still end
+// Serve, not leave it serving forever.
+func TestServeReturnsWhenStoppedBeforeItStarted(t *testing.T) {
+	for i := 0; i < 20; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan error, 1)
+		go func() { done <- serving.Serve(ctx, fiber.New(fiber.Config{DisableStartupMessage: true}), ln, time.Second) }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("Serve stopped before it started: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Serve with an ended context never returned")
+		}
+	}
+}

@@ -210,6 +210,9 @@ func (a *App) serve(ctx context.Context) error {
 	if err := a.Web.Shutdown(sctx); err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("shutdown: %w", err)
 	}
+	// If ctx ended before the server reached Accept, there was nothing to shut down yet:
+	// closing the listener makes sure it returns.
+	_ = a.ln.Close()
 	<-errc
 	return nil
 }
