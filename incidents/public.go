@@ -2,8 +2,6 @@ package incidents
 
 import (
 	"context"
-	"database/sql/driver"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -92,48 +90,7 @@ func (inc *Incident) PublicName() string {
 
 // IDList is a list of ids kept in one text column as a JSON array; nil and empty are the
 // same ([] in JSON).
-type IDList []int64
-
-// Value stores the list as a JSON array.
-func (l IDList) Value() (driver.Value, error) {
-	if len(l) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal([]int64(l))
-	return string(b), err
-}
-
-// Scan reads a JSON array from a text column.
-func (l *IDList) Scan(src any) error {
-	var raw []byte
-	switch v := src.(type) {
-	case nil:
-		*l = nil
-		return nil
-	case string:
-		raw = []byte(v)
-	case []byte:
-		raw = v
-	default:
-		return fmt.Errorf("id list: cannot read %T", src)
-	}
-	var ids []int64
-	if len(strings.TrimSpace(string(raw))) > 0 {
-		if err := json.Unmarshal(raw, &ids); err != nil {
-			return fmt.Errorf("id list %q: %w", raw, err)
-		}
-	}
-	*l = ids
-	return nil
-}
-
-// MarshalJSON writes [] rather than null for an empty list.
-func (l IDList) MarshalJSON() ([]byte, error) {
-	if len(l) == 0 {
-		return []byte("[]"), nil
-	}
-	return json.Marshal([]int64(l))
-}
+type IDList = store.JSONList[int64]
 
 // AddPublicUpdate adds a public update (a status page update) that names the public status
 // it sets; AddNote with public true adds one that keeps the status the phases give.

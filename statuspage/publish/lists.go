@@ -1,9 +1,7 @@
 package publish
 
 import (
-	"bytes"
 	"context"
-	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -15,48 +13,7 @@ import (
 
 // StringList is a list of strings kept in one text column as a JSON array; empty is [] in
 // JSON.
-type StringList []string
-
-// Value stores the list as a JSON array.
-func (l StringList) Value() (driver.Value, error) {
-	if len(l) == 0 {
-		return "[]", nil
-	}
-	b, err := json.Marshal([]string(l))
-	return string(b), err
-}
-
-// Scan reads a JSON array from a text column.
-func (l *StringList) Scan(src any) error {
-	var raw []byte
-	switch v := src.(type) {
-	case nil:
-		*l = nil
-		return nil
-	case string:
-		raw = []byte(v)
-	case []byte:
-		raw = v
-	default:
-		return fmt.Errorf("string list: cannot read %T", src)
-	}
-	var out []string
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			return fmt.Errorf("string list %q: %w", raw, err)
-		}
-	}
-	*l = out
-	return nil
-}
-
-// MarshalJSON writes [] rather than null for an empty list.
-func (l StringList) MarshalJSON() ([]byte, error) {
-	if len(l) == 0 {
-		return []byte("[]"), nil
-	}
-	return json.Marshal([]string(l))
-}
+type StringList = store.JSONList[string]
 
 // ResolveComponents turns references to components (a name as a JSON string, an id as a
 // JSON number) into ids and names, in the order given, without repeats. An unknown one is
