@@ -348,7 +348,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 
 // deployKeys are the fields of the deploy object (PRODUCT.md, "Resources as JSON").
 var deployKeys = []string{"id", "service", "environment", "version", "previous_version", "commit", "author", "url",
-	"description", "started_at", "finished_at"}
+	"description", "started_at", "finished_at", "strategy", "stage", "weight", "state", "reversible", "flags"}
 
 // checkKeys reports unless the JSON object raw has exactly the keys want.
 func checkKeys(t *testing.T, what string, raw []byte, want ...string) {

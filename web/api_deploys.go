@@ -80,3 +80,20 @@ func (s *Server) requestRollback(c *fiber.Ctx) error {
 	}
 	return c.Status(http.StatusAccepted).JSON(rb)
 }
+
+// updateDeploy moves a rollout on: PATCH /deploys/{id} with state, weight or stage.
+func (s *Server) updateDeploy(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var u deploys.Update
+	if err := decodeStrict(bodyOf(c), &u); err != nil {
+		return err
+	}
+	d, err := s.deps.Deploys.Update(c.UserContext(), id, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}

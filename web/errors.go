@@ -33,7 +33,7 @@ func statusOf(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, incidents.ErrInvalidTransition), errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
 		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved),
-		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen):
+		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen), errors.Is(err, deploys.ErrStateBackwards):
 		return http.StatusConflict
 	case errors.Is(err, publish.ErrNotFound):
 		return http.StatusNotFound
