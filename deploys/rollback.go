@@ -92,7 +92,7 @@ type Rollbacks struct {
 	// actions holds each service's other remedies by action name (abort_canary, ...).
 	actions map[string]map[string]Hook
 	runner  hookRunner
-	metrics   *metrics.Set
+	metrics *metrics.Set
 }
 
 // NewRollbacks returns a Rollbacks for the per-service hooks and registers it with the
@@ -188,8 +188,18 @@ func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incident
 		if incidents.IsAutomation(actor) {
 			move = incidents.RemediateByAutomation
 		}
-		if inc, err = r.incidents.TransitionTx(ctx, q, inc.ID, move, actor, doing(rb, d)); err != nil {
+		moved, err := r.incidents.TransitionTx(ctx, q, inc.ID, move, actor, doing(rb, d))
+		switch {
+		case errors.Is(err, incidents.ErrInvalidTransition):
+			// Another remedy of the incident, requested at the same moment, moved it on
+			// first: this one joins it as it is now.
+			if inc, err = r.incidents.GetTx(ctx, q, inc.ID); err != nil {
+				return Rollback{}, err
+			}
+		case err != nil:
 			return Rollback{}, err
+		default:
+			inc = moved
 		}
 	}
 	if _, err := r.incidents.RecordTx(ctx, q, inc, incidents.Event{Actor: actor, Kind: KindRollbackRequested, Text: line}); err != nil {

@@ -116,6 +116,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 		s.postmortemRoutes(api) // before /incidents/:id/:action, which would otherwise match first
 	}
 	api.post("/incidents/:id/rollback", small, s.require(tokens.IncidentsWrite), s.requestRollback)
+	api.post("/incidents/:id/actions/:action", small, s.require(tokens.IncidentsWrite), s.requestAction)
 	api.post("/incidents/:id/notes", small, s.require(tokens.IncidentsWrite), s.addNote)
 	api.post("/incidents/:id/:action", small, s.require(tokens.IncidentsWrite), s.transitionIncident)
 	if s.deps.Alerts != nil {
