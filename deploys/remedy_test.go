@@ -102,6 +102,16 @@ func TestPromotedCanaryIsRolledBack(t *testing.T) {
 		if rb := e.onlyRollback(inc.ID); rb.Action != deploys.ActionRollback {
 			t.Errorf("remedy %+v", rb)
 		}
+		// The release view: the version rolled back to runs now.
+		rels, err := e.tr.Releases(context.Background(), "checkout", "prod")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rels) != 1 || rels[0].Version != "2.4.0" || rels[0].State != deploys.StateRolledBack || rels[0].PreviousVersion == nil ||
+			*rels[0].PreviousVersion != "2.4.1" || len(rels[0].History) != 1 || rels[0].History[0].IncidentID == nil ||
+			*rels[0].History[0].IncidentID != inc.ID || rels[0].History[0].State != deploys.StateRolledBack {
+			t.Errorf("releases %+v", rels)
+		}
 	})
 }
 

@@ -109,3 +109,16 @@ func (s *Server) updateDeploy(c *fiber.Ctx) error {
 	}
 	return c.JSON(d)
 }
+
+// listReleases answers the release view: GET /releases?service=&env=.
+func (s *Server) listReleases(c *fiber.Ctx) error {
+	env := c.Query("env")
+	if env == "" {
+		env = c.Query("environment")
+	}
+	list, err := s.deps.Deploys.Releases(c.UserContext(), c.Query("service"), env)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"releases": list})
+}

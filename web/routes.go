@@ -128,6 +128,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 		api.post("/deploys", small, s.require(tokens.DeploysWrite), s.recordDeploy)
 		api.get("/deploys/:id", s.require(tokens.Read), s.getDeploy)
 		api.patch("/deploys/:id", small, s.require(tokens.DeploysWrite), s.updateDeploy)
+		api.get("/releases", s.require(tokens.Read), s.listReleases)
 	}
 	api.get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
 	if s.deps.Statuspage != nil {
