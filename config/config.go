@@ -176,6 +176,9 @@ type Service struct {
 	SlackChannel string `yaml:"slack_channel,omitempty"`
 	// Rollback is the service's rollback hook; nil means no rollback.
 	Rollback *Rollback `yaml:"rollback,omitempty"`
+	// Actions are the service's other remedies by name (abort_canary, disable_flag or a
+	// name of its own), each a hook like Rollback with its own policy.
+	Actions map[string]*Rollback `yaml:"actions,omitempty"`
 }
 
 // Rollback policies accepted in services.X.rollback.policy.

@@ -239,6 +239,11 @@ func resolveSecrets(cfg *Config, getenv func(string) string) {
 	}
 	for _, svc := range cfg.Services {
 		// Rollback and Webhook are pointers, so the map's copies share them.
+		for _, a := range svc.Actions {
+			if a != nil && a.Webhook != nil {
+				a.Webhook.Secret = read(a.Webhook.SecretEnv)
+			}
+		}
 		if svc.Rollback != nil && svc.Rollback.Webhook != nil {
 			svc.Rollback.Webhook.Secret = read(svc.Rollback.Webhook.SecretEnv)
 		}

@@ -207,11 +207,40 @@ func (p *problems) checkService(name string, s Service, env secretEnv) {
 	if strings.TrimSpace(name) == "" {
 		p.add("services", "a service name must not be empty")
 	}
+	for action, a := range s.Actions {
+		akey := key + ".actions." + action
+		switch {
+		case !validActionName(action):
+			p.add(akey, "%q is not an action name: use lowercase letters, digits and _ (for example abort_canary)", action)
+		case action == "rollback":
+			p.add(akey, "rollback is configured under services.%s.rollback", name)
+		case a == nil:
+			p.add(akey, "needs a webhook or a command")
+		default:
+			p.checkHook(akey, *a, env)
+		}
+	}
 	if s.Rollback == nil {
 		return
 	}
-	r := *s.Rollback
-	key += ".rollback"
+	p.checkHook(key+".rollback", *s.Rollback, env)
+}
+
+// validActionName reports whether name can name a remedy in a URL and an Idempotency-Key.
+func validActionName(name string) bool {
+	if name == "" || len(name) > 50 {
+		return false
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// checkHook checks one remedy hook (a rollback or another action) under key.
+func (p *problems) checkHook(key string, r Rollback, env secretEnv) {
 	if !slices.Contains(validPolicies, r.Policy) {
 		p.add(key+".policy", "unknown policy %q (one of %s)", r.Policy, strings.Join(validPolicies, ", "))
 	}

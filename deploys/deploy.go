@@ -30,8 +30,23 @@ type Deploy struct {
 	URL             *string    `json:"url" db:"url"`
 	Description     *string    `json:"description" db:"description"`
 	StartedAt       *time.Time `json:"started_at" db:"started_at"`
-	FinishedAt      time.Time  `json:"finished_at" db:"finished_at"`
-	RecordedAt      time.Time  `json:"-" db:"recorded_at"`
+	// FinishedAt is when the deploy finished; while it is in progress it holds when it
+	// started (or was recorded), and the JSON shows null.
+	FinishedAt time.Time `json:"finished_at" db:"finished_at"`
+	RecordedAt time.Time `json:"-" db:"recorded_at"`
+	// Strategy is how the deploy rolls out: rolling, blue_green or canary.
+	Strategy string `json:"strategy" db:"strategy"`
+	// Stage is free text about where the rollout is ("canary 10%").
+	Stage *string `json:"stage" db:"stage"`
+	// Weight is the percent of traffic on the new version, when known.
+	Weight *int `json:"weight" db:"weight"`
+	// State is in_progress, promoted, aborted or rolled_back.
+	State string `json:"state" db:"state"`
+	// Reversible is false when a rollback would not undo the deploy (it ran a migration):
+	// automation never rolls it back.
+	Reversible bool `json:"reversible" db:"reversible"`
+	// Flags are the feature flags the deploy turned on.
+	Flags FlagList `json:"flags" db:"flags"`
 }
 
 // Input is a deploy as a CI pipeline reports it.
@@ -46,6 +61,12 @@ type Input struct {
 	Description     string     `json:"description"`
 	StartedAt       *time.Time `json:"started_at"`
 	FinishedAt      *time.Time `json:"finished_at"`
+	Strategy        string     `json:"strategy"`
+	Stage           string     `json:"stage"`
+	Weight          *int       `json:"weight"`
+	State           string     `json:"state"`
+	Reversible      *bool      `json:"reversible"`
+	Flags           []string   `json:"flags"`
 }
 
 const (
@@ -77,12 +98,16 @@ func (in Input) deploy(now time.Time) (Deploy, error) {
 	d := Deploy{Service: in.Service, Environment: in.Environment, Version: in.Version, PreviousVersion: optional(in.PreviousVersion),
 		Commit: optional(in.Commit), Author: optional(in.Author), URL: optional(in.URL), Description: optional(in.Description),
 		FinishedAt: now, RecordedAt: now}
+	problems = append(problems, in.rollout(&d)...)
 	if in.FinishedAt != nil {
 		d.FinishedAt = in.FinishedAt.UTC()
 	}
 	if in.StartedAt != nil {
 		t := in.StartedAt.UTC()
 		d.StartedAt = &t
+		if d.State == StateInProgress {
+			d.FinishedAt = t // stands for the start while in progress; shown as null
+		}
 		if t.After(d.FinishedAt) {
 			problems = append(problems, "started_at is after finished_at")
 		}

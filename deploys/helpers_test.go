@@ -43,6 +43,8 @@ type env struct {
 	tr     *deploys.Tracker
 	alerts *alerts.Ingester
 	writes *store.GroupCommitter
+	// actions are the services' other remedies (services.NAME.actions), for build.
+	actions map[string]map[string]deploys.Hook
 	// run starts the outbox (start does it; build leaves it to the story).
 	run  func()
 	stop func()
@@ -87,7 +89,7 @@ func (e *env) build(hooks map[string]deploys.Hook, opts outbox.Options) {
 	}
 	e.m = incidents.NewManager(e.db, e.clock.Now)
 	e.ob = outbox.New(e.db, opts)
-	e.rb = deploys.NewRollbacks(e.db, e.m, e.ob, hooks, "http://firebreak.test")
+	e.rb = deploys.NewRemedies(e.db, e.m, e.ob, hooks, e.actions, "http://firebreak.test")
 	e.tr = deploys.NewTracker(e.db, e.m, 30*time.Minute, e.rb)
 	e.m.OnChange(e.tr.OnIncidentChange)
 	e.writes = store.NewGroupCommitter(e.db, 1, 128, 4096, slog.New(slog.DiscardHandler))
@@ -261,6 +263,7 @@ type hookBody struct {
 	Deploy       json.RawMessage `json:"deploy"`
 	RollbackFrom string          `json:"rollback_from"`
 	RollbackTo   *string         `json:"rollback_to"`
+	Flag         string          `json:"flag"`
 }
 
 // receiver is a deployer's rollback endpoint on a real loopback socket. It checks each
@@ -309,14 +312,18 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 		r.t.Errorf("receiver: the signature verifies with any secret")
 	}
 	call := hookCall{Key: req.Header.Get("Idempotency-Key")}
-	checkKeys(r.t, "body", body, "action", "incident", "service", "environment", "deploy", "rollback_from", "rollback_to")
+	var raw map[string]json.RawMessage
+	_ = json.Unmarshal(body, &raw)
+	keys := []string{"action", "incident", "service", "environment", "deploy", "rollback_from", "rollback_to"}
+	if bytes.Contains(raw["action"], []byte(`"disable_flag"`)) {
+		keys = append(keys, "flag") // disable_flag names its flag; no other remedy has one
+	}
+	checkKeys(r.t, "body", body, keys...)
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&call.Body); err != nil {
 		r.t.Errorf("receiver: body %s: %v", body, err)
 	}
-	var raw map[string]json.RawMessage
-	_ = json.Unmarshal(body, &raw)
 	checkKeys(r.t, "incident", raw["incident"], "id", "title", "severity", "url")
 	checkKeys(r.t, "deploy", call.Body.Deploy, deployKeys...)
 	_ = json.Unmarshal(call.Body.Deploy, &call.Deploy)
@@ -348,7 +355,7 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 
 // deployKeys are the fields of the deploy object (PRODUCT.md, "Resources as JSON").
 var deployKeys = []string{"id", "service", "environment", "version", "previous_version", "commit", "author", "url",
-	"description", "started_at", "finished_at"}
+	"description", "started_at", "finished_at", "strategy", "stage", "weight", "state", "reversible", "flags"}
 
 // checkKeys reports unless the JSON object raw has exactly the keys want.
 func checkKeys(t *testing.T, what string, raw []byte, want ...string) {

@@ -57,6 +57,8 @@ type hookBody struct {
 	Deploy       Deploy       `json:"deploy"`
 	RollbackFrom string       `json:"rollback_from"`
 	RollbackTo   *string      `json:"rollback_to"`
+	// Flag is the feature flag of a disable_flag.
+	Flag string `json:"flag,omitempty"`
 }
 
 type hookIncident struct {
@@ -71,15 +73,15 @@ const maxAnswer = 200
 
 // callWebhook posts the rollback to the hook and returns a short description of the success
 // for the timeline. Its errors name the URL without its secrets.
-func (h hookRunner) callWebhook(ctx context.Context, hook Hook, inc incidents.Incident, d Deploy) (result string, retry bool, err error) {
-	body, err := json.Marshal(hookBody{Action: "rollback", Service: d.Service, Environment: d.Environment, Deploy: d,
+func (h hookRunner) callWebhook(ctx context.Context, hook Hook, rb Rollback, inc incidents.Incident, d Deploy) (result string, retry bool, err error) {
+	body, err := json.Marshal(hookBody{Action: rb.Action, Flag: rb.Flag, Service: d.Service, Environment: d.Environment, Deploy: d,
 		RollbackFrom: d.Version, RollbackTo: d.PreviousVersion,
 		Incident: hookIncident{ID: inc.ID, Title: inc.Title, Severity: inc.Severity, URL: h.publicURL + "/incidents/" + strconv.FormatInt(inc.ID, 10)}})
 	if err != nil {
-		return "", false, fmt.Errorf("encode rollback body: %w", err)
+		return "", false, fmt.Errorf("encode %s body: %w", rb.Action, err)
 	}
 	resp, retry, err := h.client.Post(ctx, hook.WebhookURL, hook.Secret, body,
-		map[string]string{"Idempotency-Key": idempotencyKey(inc.ID, d.ID)}, hook.timeout())
+		map[string]string{"Idempotency-Key": idempotencyKey(rb)}, hook.timeout())
 	if err != nil {
 		if answer := text.OneLine(resp.Body, maxAnswer); answer != "" {
 			err = fmt.Errorf("%w: %s", err, answer)
@@ -98,19 +100,22 @@ var inheritedVariables = []string{"PATH", "HOME", "LANG", "TZ"}
 
 // commandEnv is a command hook's whole environment: the rollback's facts and the few
 // inherited variables.
-func commandEnv(inc incidents.Incident, d Deploy) []string {
+func commandEnv(rb Rollback, inc incidents.Incident, d Deploy) []string {
 	to := ""
 	if d.PreviousVersion != nil {
 		to = *d.PreviousVersion
 	}
 	env := []string{
-		"FIREBREAK_ACTION=rollback",
+		"FIREBREAK_ACTION=" + rb.Action,
 		"FIREBREAK_INCIDENT_ID=" + strconv.FormatInt(inc.ID, 10),
 		"FIREBREAK_SERVICE=" + d.Service,
 		"FIREBREAK_ENVIRONMENT=" + d.Environment,
 		"FIREBREAK_DEPLOY_ID=" + strconv.FormatInt(d.ID, 10),
 		"FIREBREAK_ROLLBACK_FROM=" + d.Version,
 		"FIREBREAK_ROLLBACK_TO=" + to,
+	}
+	if rb.Flag != "" {
+		env = append(env, "FIREBREAK_FLAG="+rb.Flag)
 	}
 	for _, name := range inheritedVariables {
 		if v, ok := os.LookupEnv(name); ok {
@@ -124,12 +129,12 @@ func commandEnv(inc incidents.Incident, d Deploy) []string {
 // become a command) with the facts in FIREBREAK_* variables. Exit 0 is success. A command is
 // never retried: it may have done half its work, and people should look. ctx is not ended by
 // a shutdown (the outbox keeps a job in hand running): the hook's timeout bounds it.
-func (h hookRunner) runCommand(ctx context.Context, hook Hook, inc incidents.Incident, d Deploy) (string, error) {
+func (h hookRunner) runCommand(ctx context.Context, hook Hook, rb Rollback, inc incidents.Incident, d Deploy) (string, error) {
 	timeout := hook.timeout()
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, hook.Command[0], hook.Command[1:]...)
-	cmd.Env = commandEnv(inc, d)
+	cmd.Env = commandEnv(rb, inc, d)
 	out := limitedBuffer{max: 4 * maxOutput}
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.WaitDelay = 2 * time.Second

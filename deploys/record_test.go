@@ -3,6 +3,7 @@ package deploys_test
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -215,5 +216,5 @@ func jsonEqualValue(a, b any) bool {
 	if aok || bok {
 		return aok && bok && equalJSON(am, bm)
 	}
-	return a == b
+	return reflect.DeepEqual(a, b)
 }

@@ -32,7 +32,7 @@ func (t *Tracker) rematch(ctx context.Context, q store.Querier, inc incidents.In
 	if err != nil {
 		return err
 	}
-	suspects, err := deploysBetween(ctx, q, inc.Service, inc.Environment, inc.ImpactStartedAt.Add(-t.window), inc.ImpactStartedAt)
+	suspects, err := t.suspectDeploys(ctx, q, inc)
 	if err != nil {
 		return err
 	}
@@ -44,8 +44,7 @@ func (t *Tracker) rematch(ctx context.Context, q store.Querier, inc incidents.In
 	}
 	var matches []Match
 	for _, d := range suspects {
-		gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
-		matches = append(matches, Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc)})
+		matches = append(matches, t.suspect(d, inc))
 	}
 	for _, d := range during {
 		if d.FinishedAt.After(inc.ImpactStartedAt) {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -12,7 +13,6 @@ import (
 	"firebreak/metrics"
 	"firebreak/outbox"
 	"firebreak/store"
-	"firebreak/text"
 )
 
 // Rollback policies of PRODUCT.md.
@@ -63,11 +63,16 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// Rollback is one requested rollback.
+// Rollback is one requested remedy: a rollback, or another action (abort_canary,
+// disable_flag, a named action) carried out by the same machinery.
 type Rollback struct {
-	ID          int64      `json:"id" db:"id"`
-	IncidentID  int64      `json:"incident_id" db:"incident_id"`
-	DeployID    int64      `json:"deploy_id" db:"deploy_id"`
+	ID         int64 `json:"id" db:"id"`
+	IncidentID int64 `json:"incident_id" db:"incident_id"`
+	DeployID   int64 `json:"deploy_id" db:"deploy_id"`
+	// Action names the remedy: rollback, abort_canary, disable_flag or a named action.
+	Action string `json:"action" db:"action"`
+	// Flag is the feature flag of a disable_flag; empty otherwise.
+	Flag        string     `json:"flag,omitempty" db:"flag"`
 	Status      string     `json:"status" db:"status"`
 	RequestedBy string     `json:"requested_by" db:"requested_by"`
 	RequestedAt time.Time  `json:"requested_at" db:"requested_at"`
@@ -76,7 +81,7 @@ type Rollback struct {
 	LastError   string     `json:"last_error" db:"last_error"`
 }
 
-const rollbackColumns = `id, incident_id, deploy_id, status, requested_by, requested_at, finished_at, attempts, last_error`
+const rollbackColumns = `id, incident_id, deploy_id, action, flag, status, requested_by, requested_at, finished_at, attempts, last_error`
 
 // Rollbacks requests rollbacks and, as the outbox handler of JobKind, calls the hooks.
 type Rollbacks struct {
@@ -84,16 +89,34 @@ type Rollbacks struct {
 	incidents *incidents.Manager
 	outbox    *outbox.Outbox
 	hooks     map[string]Hook
-	runner    hookRunner
-	metrics   *metrics.Set
+	// actions holds each service's other remedies by action name (abort_canary, ...).
+	actions map[string]map[string]Hook
+	runner  hookRunner
+	metrics *metrics.Set
 }
 
 // NewRollbacks returns a Rollbacks for the per-service hooks and registers it with the
 // outbox, with a lease longer than the slowest hook may run. publicURL builds incident links
 // in webhook bodies.
 func NewRollbacks(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks map[string]Hook, publicURL string) *Rollbacks {
-	r := &Rollbacks{db: db, incidents: m, outbox: ob, hooks: hooks, runner: newHookRunner(publicURL)}
-	ob.RegisterKind(JobKind, r, outbox.KindOptions{Lease: leaseFor(hooks)})
+	return NewRemedies(db, m, ob, hooks, nil, publicURL)
+}
+
+// NewRemedies is NewRollbacks with each service's other remedies (services.NAME.actions),
+// by service and then action name.
+func NewRemedies(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks map[string]Hook, actions map[string]map[string]Hook,
+	publicURL string) *Rollbacks {
+	r := &Rollbacks{db: db, incidents: m, outbox: ob, hooks: hooks, actions: actions, runner: newHookRunner(publicURL)}
+	all := maps.Clone(hooks)
+	if all == nil {
+		all = map[string]Hook{}
+	}
+	for svc, byAction := range actions {
+		for name, h := range byAction {
+			all[svc+"/"+name] = h
+		}
+	}
+	ob.RegisterKind(JobKind, r, outbox.KindOptions{Lease: leaseFor(all)})
 	return r
 }
 
@@ -101,10 +124,10 @@ func NewRollbacks(db *store.DB, m *incidents.Manager, ob *outbox.Outbox, hooks m
 // cancelled) in m, once recorded. Call it while wiring, before serving.
 func (r *Rollbacks) SetMetrics(m *metrics.Set) { r.metrics = m }
 
-// countAfterCommit counts a rollback outcome once the transaction q recorded it in commits.
-func (r *Rollbacks) countAfterCommit(q store.Querier, outcome string) {
+// countAfterCommit counts a remedy's outcome once the transaction q recorded it commits.
+func (r *Rollbacks) countAfterCommit(q store.Querier, action, outcome string) {
 	m := r.metrics
-	store.AfterCommit(q, func() { m.Remedy(JobKind, outcome) })
+	store.AfterCommit(q, func() { m.Remedy(action, outcome) })
 }
 
 // leaseFor is how long a claimed rollback job stays reserved: a minute longer than the
@@ -128,115 +151,61 @@ func (r *Rollbacks) Request(ctx context.Context, incidentID, deployID int64, act
 // RequestWithNote is Request with the requester's note for the timeline ("error rate
 // doubled right after 1.4.2").
 func (r *Rollbacks) RequestWithNote(ctx context.Context, incidentID, deployID int64, actor, note string) (Rollback, error) {
-	note = strings.TrimSpace(note)
-	if err := text.Check("note", note, incidents.MaxNote, false); err != nil {
-		return Rollback{}, fmt.Errorf("%w: %w", incidents.ErrInvalid, err)
-	}
-	var rb Rollback
-	err := r.db.InTx(ctx, func(q store.Querier) error {
-		inc, err := r.incidents.GetTx(ctx, q, incidentID)
-		if err != nil {
-			return err
-		}
-		if !inc.Open() {
-			return fmt.Errorf("incident %d: %w", inc.ID, ErrIncidentResolved)
-		}
-		if deployID == 0 {
-			suspects, err := matchesOf(ctx, q, incidentID, matchSuspect)
-			if err != nil {
-				return err
-			}
-			if len(suspects) == 0 {
-				return fmt.Errorf("incident %d: %w", incidentID, ErrNoSuspect)
-			}
-			deployID = suspects[0].Deploy.ID
-		}
-		d, err := getDeploy(ctx, q, deployID)
-		if err != nil {
-			return err
-		}
-		if d.Service != inc.Service || d.Environment != inc.Environment {
-			return fmt.Errorf("%w: deploy %d is %s/%s, incident %d is %s/%s", ErrWrongDeploy, d.ID, d.Service, d.Environment,
-				inc.ID, inc.Service, inc.Environment)
-		}
-		hook, ok := r.hooks[d.Service]
-		switch {
-		case !ok:
-			return fmt.Errorf("service %q: %w", d.Service, ErrNoHook)
-		case hook.Policy == PolicyOff:
-			return fmt.Errorf("service %q: %w", d.Service, ErrPolicyOff)
-		}
-		rb, err = r.requestTx(ctx, q, inc, d, actor, note)
-		return err
-	})
-	return rb, err
-}
-
-// maybeAutoTx requests a rollback of the top suspect when the service's policy is auto and
-// the incident is at least as severe as its threshold. A rollback already requested is
-// not an error here: auto policy simply has nothing more to do.
-func (r *Rollbacks) maybeAutoTx(ctx context.Context, q store.Querier, inc incidents.Incident) error {
-	hook, ok := r.hooks[inc.Service]
-	if !ok || hook.Policy != PolicyAuto || !inc.Open() || !inc.Severity.AtLeast(hook.MinSeverity) {
-		return nil
-	}
-	suspects, err := matchesOf(ctx, q, inc.ID, matchSuspect)
-	if err != nil || len(suspects) == 0 {
-		return err
-	}
-	current, err := r.incidents.GetTx(ctx, q, inc.ID)
-	if err != nil {
-		return err
-	}
-	_, err = r.requestTx(ctx, q, current, suspects[0].Deploy, incidents.ActorAutoRollback,
-		fmt.Sprintf("policy auto, incident is %s (threshold %s)", current.Severity, hook.MinSeverity))
-	if errors.Is(err, ErrAlreadyRequested) {
-		return nil
-	}
-	return err
+	return r.RequestRemedy(ctx, RemedyRequest{IncidentID: incidentID, DeployID: deployID, Action: ActionRollback, Actor: actor, Note: note})
 }
 
 // requestTx records the rollback (once per incident and deploy, enforced by a unique key),
 // moves the incident to remediating and enqueues the hook call, all in one transaction.
 // Automation starting a rollback is not a person acknowledging the incident: it moves to
 // remediating without acknowledged_at.
-func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, actor, note string) (Rollback, error) {
+func (r *Rollbacks) requestTx(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, action, flag, actor, note string) (Rollback, error) {
 	if !inc.Open() {
 		return Rollback{}, fmt.Errorf("incident %d: %w", inc.ID, ErrIncidentResolved)
 	}
 	now := r.incidents.Now()
-	rb := Rollback{IncidentID: inc.ID, DeployID: d.ID, Status: StatusPending, RequestedBy: actor, RequestedAt: now}
-	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO rollbacks (incident_id, deploy_id, status, requested_by, requested_at)
-		VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (incident_id, deploy_id) DO NOTHING RETURNING id`), inc.ID, d.ID, actor, now).Scan(&rb.ID)
+	rb := Rollback{IncidentID: inc.ID, DeployID: d.ID, Action: action, Flag: flag, Status: StatusPending, RequestedBy: actor, RequestedAt: now}
+	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO rollbacks (incident_id, deploy_id, action, flag, status, requested_by, requested_at)
+		VALUES (?, ?, ?, ?, 'pending', ?, ?) ON CONFLICT (incident_id, deploy_id, action, flag) DO NOTHING RETURNING id`),
+		inc.ID, d.ID, action, flag, actor, now).Scan(&rb.ID)
 	if errors.Is(err, sql.ErrNoRows) {
-		existing, gerr := getRollback(ctx, q, inc.ID, d.ID)
+		existing, gerr := getRollback(ctx, q, inc.ID, d.ID, action, flag)
 		if gerr != nil {
 			return Rollback{}, gerr
 		}
-		return existing, fmt.Errorf("%w (by %s at %s, status %s)", ErrAlreadyRequested, existing.RequestedBy,
+		return existing, fmt.Errorf("%w (%s, by %s at %s, status %s)", ErrAlreadyRequested, remedyName(action, flag), existing.RequestedBy,
 			existing.RequestedAt.Format(time.RFC3339), existing.Status)
 	}
 	if err != nil {
-		return Rollback{}, fmt.Errorf("record rollback: %w", err)
+		return Rollback{}, fmt.Errorf("record %s: %w", action, err)
 	}
-	r.countAfterCommit(q, metrics.RemedyRequested)
-	line := fmt.Sprintf("Rollback of %s to %s requested by %s.", d.Label(), rollbackTarget(d), actor)
+	r.countAfterCommit(q, action, metrics.RemedyRequested)
+	line := fmt.Sprintf("%s requested by %s.", subject(rb, d), actor)
 	if note != "" {
 		line = strings.TrimSuffix(line, ".") + ": " + note
 	}
 	if inc.Status == incidents.Observing || inc.Status == incidents.Responding {
-		action := incidents.Remediate
+		move := incidents.Remediate
 		if incidents.IsAutomation(actor) {
-			action = incidents.RemediateByAutomation
+			move = incidents.RemediateByAutomation
 		}
-		if inc, err = r.incidents.TransitionTx(ctx, q, inc.ID, action, actor, "rolling back "+d.Label()); err != nil {
+		moved, err := r.incidents.TransitionTx(ctx, q, inc.ID, move, actor, doing(rb, d))
+		switch {
+		case errors.Is(err, incidents.ErrInvalidTransition):
+			// Another remedy of the incident, requested at the same moment, moved it on
+			// first: this one joins it as it is now.
+			if inc, err = r.incidents.GetTx(ctx, q, inc.ID); err != nil {
+				return Rollback{}, err
+			}
+		case err != nil:
 			return Rollback{}, err
+		default:
+			inc = moved
 		}
 	}
 	if _, err := r.incidents.RecordTx(ctx, q, inc, incidents.Event{Actor: actor, Kind: KindRollbackRequested, Text: line}); err != nil {
 		return Rollback{}, err
 	}
-	if _, _, err := r.outbox.EnqueueTx(ctx, q, JobKind, rollbackJob{RollbackID: rb.ID}, idempotencyKey(inc.ID, d.ID)); err != nil {
+	if _, _, err := r.outbox.EnqueueTx(ctx, q, JobKind, rollbackJob{RollbackID: rb.ID}, idempotencyKey(rb)); err != nil {
 		return Rollback{}, err
 	}
 	return rb, nil
@@ -252,19 +221,24 @@ func (r *Rollbacks) ForIncident(ctx context.Context, incidentID int64) ([]Rollba
 	return out, nil
 }
 
-func getRollback(ctx context.Context, q store.Querier, incidentID, deployID int64) (Rollback, error) {
+func getRollback(ctx context.Context, q store.Querier, incidentID, deployID int64, action, flag string) (Rollback, error) {
 	var rb Rollback
-	err := q.GetContext(ctx, &rb, q.Rebind(`SELECT `+rollbackColumns+` FROM rollbacks WHERE incident_id = ? AND deploy_id = ?`),
-		incidentID, deployID)
+	err := q.GetContext(ctx, &rb, q.Rebind(`SELECT `+rollbackColumns+` FROM rollbacks
+		WHERE incident_id = ? AND deploy_id = ? AND action = ? AND flag = ?`), incidentID, deployID, action, flag)
 	if err != nil {
-		return Rollback{}, fmt.Errorf("read rollback of incident %d deploy %d: %w", incidentID, deployID, err)
+		return Rollback{}, fmt.Errorf("read %s of incident %d deploy %d: %w", action, incidentID, deployID, err)
 	}
 	return rb, nil
 }
 
-// idempotencyKey is the Idempotency-Key of a rollback call, the same on every retry.
-func idempotencyKey(incidentID, deployID int64) string {
-	return fmt.Sprintf("rollback-%d-%d", incidentID, deployID)
+// idempotencyKey is the Idempotency-Key of a remedy call, the same on every retry:
+// <action>-<incident id>-<deploy id>[-<flag>].
+func idempotencyKey(rb Rollback) string {
+	k := fmt.Sprintf("%s-%d-%d", rb.Action, rb.IncidentID, rb.DeployID)
+	if rb.Flag != "" {
+		k += "-" + rb.Flag
+	}
+	return k
 }
 
 func rollbackTarget(d Deploy) string {

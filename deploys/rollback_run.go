@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"firebreak/incidents"
@@ -71,7 +72,7 @@ func (r *Rollbacks) Handle(ctx context.Context, job outbox.Job) (retry bool, err
 	if err != nil || !started {
 		return err != nil, err // not started: safe to try again
 	}
-	result, runErr := r.runner.runCommand(ctx, hook, inc, d)
+	result, runErr := r.runner.runCommand(ctx, hook, rb, inc, d)
 	// Whatever happens to ctx now, the outcome must be recorded.
 	rctx := context.WithoutCancel(ctx)
 	if runErr == nil {
@@ -90,16 +91,21 @@ func (r *Rollbacks) Handle(ctx context.Context, job outbox.Job) (retry bool, err
 // not resolved and the service's hook still allows it (an automatic rollback needs policy
 // auto). It returns the hook, or why not.
 func (r *Rollbacks) allowed(rb Rollback, inc incidents.Incident, d Deploy) (Hook, string) {
-	hook, ok := r.hooks[d.Service]
+	hook, ok := r.hookFor(d.Service, rb.Action)
+	auto := incidents.IsAutomation(rb.RequestedBy)
 	switch {
 	case !inc.Open():
 		return hook, "the incident is resolved"
-	case !ok:
+	case !ok && rb.Action == ActionRollback:
 		return hook, fmt.Sprintf("no rollback hook is configured for %s any more", d.Service)
+	case !ok:
+		return hook, fmt.Sprintf("no %s remedy is configured for %s any more", rb.Action, d.Service)
 	case hook.Policy == PolicyOff:
-		return hook, fmt.Sprintf("rollback is now off for %s", d.Service)
-	case incidents.IsAutomation(rb.RequestedBy) && hook.Policy != PolicyAuto:
-		return hook, fmt.Sprintf("the policy of %s is now %s, and this rollback was automatic", d.Service, hook.Policy)
+		return hook, fmt.Sprintf("%s is now off for %s", rb.Action, d.Service)
+	case auto && hook.Policy != PolicyAuto:
+		return hook, fmt.Sprintf("the policy of %s is now %s, and this %s was automatic", d.Service, hook.Policy, rb.Action)
+	case auto && rb.Action == ActionRollback && !d.Reversible:
+		return hook, fmt.Sprintf("not reversible: %s is marked reversible: false, and this rollback was automatic", d.Label())
 	}
 	return hook, ""
 }
@@ -107,14 +113,14 @@ func (r *Rollbacks) allowed(rb Rollback, inc incidents.Incident, d Deploy) (Hook
 // callWebhook calls the hook; a failure goes to the outbox, which retries or gives up and
 // tells Failed.
 func (r *Rollbacks) callWebhook(ctx context.Context, hook Hook, rb Rollback, inc incidents.Incident, d Deploy, attempt int) (bool, error) {
-	result, retry, err := r.runner.callWebhook(ctx, hook, inc, d)
+	result, retry, err := r.runner.callWebhook(ctx, hook, rb, inc, d)
 	if err != nil {
 		return retry, err
 	}
 	if err := r.succeeded(context.WithoutCancel(ctx), rb, d, attempt, result); err != nil {
 		// The hook did its work; only recording it failed. Retry: the next attempt sends the
 		// same Idempotency-Key, so the receiver can tell it is the same rollback.
-		return true, fmt.Errorf("rollback succeeded (%s) but recording it failed: %w", result, err)
+		return true, fmt.Errorf("%s succeeded (%s) but recording it failed: %w", rb.Action, result, err)
 	}
 	return false, nil
 }
@@ -149,8 +155,18 @@ func (r *Rollbacks) succeeded(ctx context.Context, rb Rollback, d Deploy, attemp
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		r.countAfterCommit(q, metrics.RemedySucceeded)
-		line := fmt.Sprintf("Rollback of %s to %s succeeded on attempt %d: %s.", d.Label(), rollbackTarget(d), attempt, result)
+		r.countAfterCommit(q, rb.Action, metrics.RemedySucceeded)
+		if state := stateAfter(rb.Action); state != "" {
+			// What runs now: an aborted canary's or a rolled-back deploy's state says so.
+			current, err := getDeploy(ctx, q, d.ID)
+			if err != nil {
+				return err
+			}
+			if err := setStateTx(ctx, q, current, state, now); err != nil {
+				return err
+			}
+		}
+		line := fmt.Sprintf("%s succeeded on attempt %d: %s.", subject(rb, d), attempt, result)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackSucceeded, Text: line})
 	})
 }
@@ -167,9 +183,9 @@ func (r *Rollbacks) commandFailed(ctx context.Context, rb Rollback, d Deploy, at
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		r.countAfterCommit(q, metrics.RemedyFailed)
-		line := fmt.Sprintf("Rollback of %s failed on attempt %d and will not be retried: %s. The incident stays with its responders.",
-			d.Label(), attempt, runErr)
+		r.countAfterCommit(q, rb.Action, metrics.RemedyFailed)
+		line := fmt.Sprintf("%s failed on attempt %d and will not be retried: %s. The incident stays with its responders.",
+			strings.TrimSuffix(subject(rb, d), " to "+rollbackTarget(d)), attempt, runErr)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
 	})
 }
@@ -209,13 +225,17 @@ func (r *Rollbacks) outcomeUnknownTx(ctx context.Context, q store.Querier, rb Ro
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return err
 	}
-	r.countAfterCommit(q, metrics.RemedyUnknown)
+	r.countAfterCommit(q, rb.Action, metrics.RemedyUnknown)
 	inc, err := r.incidents.HoldForPeopleTx(ctx, q, rb.IncidentID, holdReason)
 	if err != nil {
 		return err
 	}
-	line := fmt.Sprintf("Rollback command for %s to %s: outcome unknown, %s. It will not be run again: check whether the rollback "+
-		"happened. The incident waits for people and will not resolve by itself.", d.Label(), rollbackTarget(d), why)
+	line := fmt.Sprintf("%s command for %s: outcome unknown, %s. It will not be run again: check whether it "+
+		"happened. The incident waits for people and will not resolve by itself.", noun(rb), strings.TrimPrefix(subject(rb, d), "Rollback of "), why)
+	if rb.Action == ActionRollback {
+		line = fmt.Sprintf("Rollback command for %s to %s: outcome unknown, %s. It will not be run again: check whether the rollback "+
+			"happened. The incident waits for people and will not resolve by itself.", d.Label(), rollbackTarget(d), why)
+	}
 	_, err = r.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackUnknown, Text: text.Clean(line)})
 	return err
 }
@@ -232,8 +252,8 @@ func (r *Rollbacks) cancel(ctx context.Context, rb Rollback, d Deploy, why strin
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
 			return err
 		}
-		r.countAfterCommit(q, metrics.RemedyCancelled)
-		line := fmt.Sprintf("Rollback of %s to %s cancelled before the call: %s.", d.Label(), rollbackTarget(d), why)
+		r.countAfterCommit(q, rb.Action, metrics.RemedyCancelled)
+		line := fmt.Sprintf("%s cancelled before the call: %s.", subject(rb, d), why)
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{At: now, Actor: incidents.ActorFirebreak, Kind: KindRollbackCancelled, Text: line})
 	})
 	if err != nil {
@@ -275,11 +295,11 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 			return r.outcomeUnknownTx(ctx, q, rb, d, fmt.Sprintf("its attempt ended with an error before its result was recorded (%v)", o.Err))
 		}
 		status := StatusPending
-		line := fmt.Sprintf("Rollback attempt %d of %d failed: %v. Retrying at %s.", o.Attempt, o.MaxAttempts, o.Err, o.NextAt.Format(time.RFC3339))
+		line := fmt.Sprintf("%s attempt %d of %d failed: %v. Retrying at %s.", noun(rb), o.Attempt, o.MaxAttempts, o.Err, o.NextAt.Format(time.RFC3339))
 		var finished any
 		if o.GaveUp {
 			status, finished = StatusFailed, r.incidents.Now()
-			line = fmt.Sprintf("Rollback failed on attempt %d and will not be retried: %v. The incident stays with its responders.", o.Attempt, o.Err)
+			line = fmt.Sprintf("%s failed on attempt %d and will not be retried: %v. The incident stays with its responders.", noun(rb), o.Attempt, o.Err)
 		}
 		// A report can arrive late: a worker slow to record attempt N while attempt N+1 already
 		// succeeded or failed (a short backoff, or a lease that ran out). It must not put a
@@ -294,7 +314,7 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 			return err
 		}
 		if o.GaveUp {
-			r.countAfterCommit(q, metrics.RemedyFailed)
+			r.countAfterCommit(q, rb.Action, metrics.RemedyFailed)
 		}
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
 	})

@@ -59,7 +59,13 @@ func TestAutoRollbackCallsTheHookOnceWithoutAnyoneAsking(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := asJSONMap(t, stored); !equalJSON(c.Deploy, want) {
+		// The hook got the deploy as it was before it acted; its success rolled it back.
+		if stored.State != deploys.StateRolledBack {
+			t.Errorf("deploy state after the rollback %q, want rolled_back", stored.State)
+		}
+		want := asJSONMap(t, stored)
+		want["state"] = deploys.StatePromoted
+		if !equalJSON(c.Deploy, want) {
 			t.Errorf("hook got deploy %v, want the deploy object %v", c.Deploy, want)
 		}
 

@@ -12,13 +12,18 @@ import (
 )
 
 const deployColumns = `id, service, environment, version, previous_version, commit_sha, author, url, description,
-	started_at, finished_at, recorded_at`
+	started_at, finished_at, recorded_at, strategy, stage, weight, state, reversible, flags`
+
+// deployColumnsOfD is deployColumns for a query that names the deploys table d.
+const deployColumnsOfD = `d.id, d.service, d.environment, d.version, d.previous_version, d.commit_sha, d.author, d.url,
+	d.description, d.started_at, d.finished_at, d.recorded_at, d.strategy, d.stage, d.weight, d.state, d.reversible, d.flags`
 
 func insertDeploy(ctx context.Context, q store.Querier, d *Deploy) error {
 	err := q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO deploys (service, environment, version, previous_version, commit_sha,
-		author, url, description, started_at, finished_at, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
+		author, url, description, started_at, finished_at, recorded_at, strategy, stage, weight, state, reversible, flags)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`),
 		d.Service, d.Environment, d.Version, d.PreviousVersion, d.Commit, d.Author, d.URL, d.Description,
-		store.UTC(d.StartedAt), d.FinishedAt.UTC(), d.RecordedAt.UTC()).Scan(&d.ID)
+		store.UTC(d.StartedAt), d.FinishedAt.UTC(), d.RecordedAt.UTC(), d.Strategy, d.Stage, d.Weight, d.State, d.Reversible, d.Flags).Scan(&d.ID)
 	if err != nil {
 		return fmt.Errorf("insert deploy: %w", err)
 	}
@@ -94,6 +99,22 @@ func deploysBetween(ctx context.Context, q store.Querier, service, env string, f
 	return out, nil
 }
 
+// inProgressSince returns deploys of a service and environment still in progress that
+// started at or before at (their finished_at stands for the start), latest first.
+func inProgressSince(ctx context.Context, q store.Querier, service, env string, at time.Time) ([]Deploy, error) {
+	var out []Deploy
+	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT `+deployColumns+` FROM deploys
+		WHERE service = ? AND environment = ? AND state = 'in_progress' AND finished_at <= ? ORDER BY finished_at DESC, id DESC LIMIT 20`),
+		service, env, at.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("find deploys of %s in progress: %w", service, err)
+	}
+	for i := range out {
+		out[i].normalize()
+	}
+	return out, nil
+}
+
 // anyDeployOf reports whether a deploy of the service and environment was ever recorded
 // (one probe of the deploys_service_env_finished index).
 func anyDeployOf(ctx context.Context, q store.Querier, service, env string) (bool, error) {
@@ -133,8 +154,7 @@ func matchesOf(ctx context.Context, q store.Querier, incidentID int64, kind stri
 		Score  float64 `db:"score"`
 	}
 	// One query with the deploys joined in, not one read per match.
-	err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT d.id, d.service, d.environment, d.version, d.previous_version,
-		d.commit_sha, d.author, d.url, d.description, d.started_at, d.finished_at, d.recorded_at, m.reason, m.score
+	err := q.SelectContext(ctx, &rows, q.Rebind(`SELECT `+deployColumnsOfD+`, m.reason, m.score
 		FROM incident_deploys m JOIN deploys d ON d.id = m.deploy_id
 		WHERE m.incident_id = ? AND m.kind = ? ORDER BY m.score DESC, m.deploy_id DESC`), incidentID, kind)
 	if err != nil {
@@ -150,6 +170,9 @@ func matchesOf(ctx context.Context, q store.Querier, incidentID int64, kind stri
 
 func (d *Deploy) normalize() {
 	d.FinishedAt, d.RecordedAt = d.FinishedAt.UTC(), d.RecordedAt.UTC()
+	if d.Flags == nil {
+		d.Flags = FlagList{}
+	}
 	if d.StartedAt != nil {
 		t := d.StartedAt.UTC()
 		d.StartedAt = &t

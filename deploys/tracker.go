@@ -4,10 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"firebreak/incidents"
 	"firebreak/store"
+	"firebreak/text"
 )
 
 // Timeline event kinds written by this package.
@@ -88,8 +91,9 @@ func (t *Tracker) Record(ctx context.Context, in Input) (Deploy, error) {
 func (t *Tracker) matchRecorded(ctx context.Context, q store.Querier, inc incidents.Incident, d Deploy, now time.Time) error {
 	gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
 	switch {
-	case gap >= 0 && gap <= t.window:
-		m := Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc) + " (recorded after the incident opened)"}
+	case gap >= 0 && (gap <= t.window || d.InProgress()):
+		m := t.suspect(d, inc)
+		m.Reason += " (recorded after the incident opened)"
 		if err := t.addMatch(ctx, q, inc, m, now); err != nil {
 			return err
 		}
@@ -122,15 +126,13 @@ func (t *Tracker) correlate(ctx context.Context, q store.Querier, inc incidents.
 	if inc.Service == "" {
 		return nil
 	}
-	found, err := deploysBetween(ctx, q, inc.Service, inc.Environment, inc.ImpactStartedAt.Add(-t.window), inc.ImpactStartedAt)
+	found, err := t.suspectDeploys(ctx, q, inc)
 	if err != nil {
 		return err
 	}
 	now := t.incidents.Now()
 	for _, d := range found {
-		gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
-		m := Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc)}
-		if err := t.addMatch(ctx, q, inc, m, now); err != nil {
+		if err := t.addMatch(ctx, q, inc, t.suspect(d, inc), now); err != nil {
 			return err
 		}
 	}
@@ -210,6 +212,58 @@ func (t *Tracker) List(ctx context.Context, f Filter) ([]Deploy, int64, error) {
 // Get reads one deploy.
 func (t *Tracker) Get(ctx context.Context, id int64) (Deploy, error) {
 	return getDeploy(ctx, t.db.R, id)
+}
+
+// inProgressScore ranks a deploy still rolling out when the impact began above every
+// finished one (whose scores are at most 1): it is the likeliest cause, and the cheapest to
+// stop.
+const inProgressScore = 2
+
+// suspectDeploys returns the deploys that finished within the window before the incident's
+// impact start and those still in progress that started before it, however long ago.
+func (t *Tracker) suspectDeploys(ctx context.Context, q store.Querier, inc incidents.Incident) ([]Deploy, error) {
+	found, err := deploysBetween(ctx, q, inc.Service, inc.Environment, inc.ImpactStartedAt.Add(-t.window), inc.ImpactStartedAt)
+	if err != nil {
+		return nil, err
+	}
+	rolling, err := inProgressSince(ctx, q, inc.Service, inc.Environment, inc.ImpactStartedAt)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range rolling {
+		if !slices.ContainsFunc(found, func(f Deploy) bool { return f.ID == d.ID }) {
+			found = append(found, d)
+		}
+	}
+	return found, nil
+}
+
+// suspect is the match of a deploy that finished (or, in progress, started) before the
+// incident's impact start.
+func (t *Tracker) suspect(d Deploy, inc incidents.Incident) Match {
+	gap := inc.ImpactStartedAt.Sub(d.FinishedAt)
+	if d.InProgress() {
+		return Match{Deploy: d, Kind: matchSuspect, Score: inProgressScore, Reason: inProgressReason(d, inc)}
+	}
+	return Match{Deploy: d, Kind: matchSuspect, Score: score(gap, t.window), Reason: suspectReason(gap, inc)}
+}
+
+// inProgressReason says where the rollout stood when the impact began: "canary v2.4.1 at
+// 10% when the first alert fired".
+func inProgressReason(d Deploy, inc incidents.Incident) string {
+	s := strings.ReplaceAll(d.Strategy, "_", "-") + " " + d.Version
+	switch {
+	case d.Weight != nil:
+		s += fmt.Sprintf(" at %d%%", *d.Weight)
+	case d.Stage != nil:
+		s += " at stage " + text.OneLine(*d.Stage, maxShort)
+	default:
+		s += " in progress"
+	}
+	if inc.GroupKey != nil {
+		return s + " when the first alert fired"
+	}
+	return s + " when impact started"
 }
 
 // score ranks suspects: 1 for a deploy that finished at impact start, falling linearly to

@@ -53,13 +53,24 @@ func (s *Server) getDeploy(c *fiber.Ctx) error {
 	return c.JSON(d)
 }
 
-// rollbackBody is the optional body of POST /incidents/{id}/rollback.
+// rollbackBody is the optional body of POST /incidents/{id}/rollback and
+// /incidents/{id}/actions/{action}.
 type rollbackBody struct {
 	DeployID int64  `json:"deploy_id"`
+	Flag     string `json:"flag"`
 	Note     string `json:"note"`
 }
 
 func (s *Server) requestRollback(c *fiber.Ctx) error {
+	return s.requestRemedy(c, deploys.ActionRollback)
+}
+
+// requestAction runs POST /incidents/{id}/actions/{action}.
+func (s *Server) requestAction(c *fiber.Ctx) error {
+	return s.requestRemedy(c, c.Params("action"))
+}
+
+func (s *Server) requestRemedy(c *fiber.Ctx, action string) error {
 	id, err := idParam(c)
 	if err != nil {
 		return err
@@ -74,9 +85,40 @@ func (s *Server) requestRollback(c *fiber.Ctx) error {
 		}
 		return fiber.NewError(http.StatusConflict, "no service has a rollback hook configured")
 	}
-	rb, err := s.deps.Rollbacks.RequestWithNote(c.UserContext(), id, body.DeployID, actor(c), body.Note)
+	rb, err := s.deps.Rollbacks.RequestRemedy(c.UserContext(), deploys.RemedyRequest{IncidentID: id, DeployID: body.DeployID,
+		Action: action, Flag: body.Flag, Actor: actor(c), Note: body.Note})
 	if err != nil {
 		return err
 	}
 	return c.Status(http.StatusAccepted).JSON(rb)
+}
+
+// updateDeploy moves a rollout on: PATCH /deploys/{id} with state, weight or stage.
+func (s *Server) updateDeploy(c *fiber.Ctx) error {
+	id, err := idParam(c)
+	if err != nil {
+		return err
+	}
+	var u deploys.Update
+	if err := decodeStrict(bodyOf(c), &u); err != nil {
+		return err
+	}
+	d, err := s.deps.Deploys.Update(c.UserContext(), id, u)
+	if err != nil {
+		return err
+	}
+	return c.JSON(d)
+}
+
+// listReleases answers the release view: GET /releases?service=&env=.
+func (s *Server) listReleases(c *fiber.Ctx) error {
+	env := c.Query("env")
+	if env == "" {
+		env = c.Query("environment")
+	}
+	list, err := s.deps.Deploys.Releases(c.UserContext(), c.Query("service"), env)
+	if err != nil {
+		return err
+	}
+	return c.JSON(fiber.Map{"releases": list})
 }

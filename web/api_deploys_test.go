@@ -61,7 +61,9 @@ func newDeployAPI(t *testing.T, db *store.DB) *deployAPI {
 	ob := outbox.New(db, outbox.Options{BaseBackoff: 5 * time.Millisecond, Poll: 10 * time.Millisecond, MaxAttempts: 5})
 	hooks := map[string]deploys.Hook{"checkout": {Policy: deploys.PolicyConfirm, MinSeverity: incidents.Sev2,
 		WebhookURL: deployer.URL + "/rollback", Secret: []byte("s3cret"), Timeout: 5 * time.Second}}
-	rb := deploys.NewRollbacks(db, m, ob, hooks, "http://firebreak.test")
+	actions := map[string]map[string]deploys.Hook{"checkout": {deploys.ActionDisableFlag: {Policy: deploys.PolicyConfirm,
+		MinSeverity: incidents.Sev2, WebhookURL: deployer.URL + "/flags", Secret: []byte("s3cret"), Timeout: 5 * time.Second}}}
+	rb := deploys.NewRemedies(db, m, ob, hooks, actions, "http://firebreak.test")
 	tr := deploys.NewTracker(db, m, 30*time.Minute, rb)
 	m.OnChange(tr.OnIncidentChange)
 	runCtx, stop := context.WithCancel(context.Background())
@@ -122,7 +124,7 @@ func keysOf(v any) string {
 	return strings.Join(ks, ",")
 }
 
-const deployObjectKeys = "author,commit,description,environment,finished_at,id,previous_version,service,started_at,url,version"
+const deployObjectKeys = "author,commit,description,environment,finished_at,flags,id,previous_version,reversible,service,stage,started_at,state,strategy,url,version,weight"
 
 func rfc3339(t time.Time) string { return t.UTC().Truncate(time.Second).Format(time.RFC3339) }
 

@@ -29,11 +29,12 @@ func statusOf(err error) int {
 	switch {
 	case errors.As(err, &fe):
 		return fe.Code
-	case errors.Is(err, incidents.ErrNotFound), errors.Is(err, deploys.ErrNotFound):
+	case errors.Is(err, incidents.ErrNotFound), errors.Is(err, deploys.ErrNotFound), errors.Is(err, deploys.ErrUnknownAction):
 		return http.StatusNotFound
 	case errors.Is(err, incidents.ErrInvalidTransition), errors.Is(err, deploys.ErrNoHook), errors.Is(err, deploys.ErrPolicyOff),
 		errors.Is(err, deploys.ErrNoSuspect), errors.Is(err, deploys.ErrAlreadyRequested), errors.Is(err, deploys.ErrIncidentResolved),
-		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen):
+		errors.Is(err, deploys.ErrWrongDeploy), errors.Is(err, postmortem.ErrIncidentOpen), errors.Is(err, deploys.ErrStateBackwards),
+		errors.Is(err, deploys.ErrNoRemedy):
 		return http.StatusConflict
 	case errors.Is(err, publish.ErrNotFound):
 		return http.StatusNotFound

@@ -116,6 +116,7 @@ func (s *Server) apiRoutes(api *trustGroup) {
 		s.postmortemRoutes(api) // before /incidents/:id/:action, which would otherwise match first
 	}
 	api.post("/incidents/:id/rollback", small, s.require(tokens.IncidentsWrite), s.requestRollback)
+	api.post("/incidents/:id/actions/:action", small, s.require(tokens.IncidentsWrite), s.requestAction)
 	api.post("/incidents/:id/notes", small, s.require(tokens.IncidentsWrite), s.addNote)
 	api.post("/incidents/:id/:action", small, s.require(tokens.IncidentsWrite), s.transitionIncident)
 	if s.deps.Alerts != nil {
@@ -126,6 +127,8 @@ func (s *Server) apiRoutes(api *trustGroup) {
 		api.get("/deploys", s.require(tokens.Read), s.listDeploys)
 		api.post("/deploys", small, s.require(tokens.DeploysWrite), s.recordDeploy)
 		api.get("/deploys/:id", s.require(tokens.Read), s.getDeploy)
+		api.patch("/deploys/:id", small, s.require(tokens.DeploysWrite), s.updateDeploy)
+		api.get("/releases", s.require(tokens.Read), s.listReleases)
 	}
 	api.get("/metrics/mttr", s.require(tokens.Read), s.mttrReport)
 	if s.deps.Statuspage != nil {

@@ -66,12 +66,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	concurrency := fs.Int("concurrency", 1, fmt.Sprintf("incidents in flight at once (alert sent, hook call awaited), 1 to %d", maxConcurrency))
 	wait := fs.Duration("wait", 10*time.Second, "how long after its alert an incident's hook call may take before it counts as a failure, at most "+maxWait.String())
 	timeout := fs.Duration("timeout", 10*time.Minute, "bound on the whole run, at most "+maxTimeout.String())
+	action := fs.String("action", "rollback", "remedy measured: rollback (a finished deploy) or abort_canary (a canary at 10%, still in progress)")
 	keepLogs := fs.Bool("keep-logs", false, "keep the server's temporary directory (log, config, SQLite file) and print where it is")
 	if err := cli.Parse(fs, args); err != nil {
 		return options{}, err
 	}
 	o := options{bin: *bin, db: *db, incidents: *incidents, concurrency: *concurrency, wait: *wait, timeout: *timeout,
 		keepLogs: *keepLogs, logOutput: stderr}
+	if *action != "rollback" && *action != "abort_canary" {
+		return options{}, fmt.Errorf("-action %q: want rollback or abort_canary", *action)
+	}
+	benchAction = *action
 	switch {
 	case o.db != "sqlite" && o.db != "postgres":
 		return options{}, fmt.Errorf("-db %q: want sqlite or postgres", o.db)

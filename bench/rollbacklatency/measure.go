@@ -130,6 +130,12 @@ func configYAML(n int, hookURL string) string {
 	for i := range n {
 		fmt.Fprintf(&b, "  %s:\n    rollback:\n      policy: auto\n      min_severity: sev2\n      webhook:\n        url: %s\n        secret_env: ROLLBACK_SECRET\n",
 			serviceName(i), hookURL)
+		if benchAction == "abort_canary" {
+			// The rollback hook stays configured: automation must choose the abort for a
+			// canary still in progress, and a rollback call would be refused by the receiver.
+			fmt.Fprintf(&b, "    actions:\n      abort_canary:\n        policy: auto\n        min_severity: sev2\n        webhook:\n          url: %s\n          secret_env: ROLLBACK_SECRET\n",
+				hookURL)
+		}
 	}
 	return b.String()
 }
@@ -276,8 +282,12 @@ type apiClient struct {
 
 // recordDeploy records service's deploy of v2 over v1 in prod, finished now.
 func (c *apiClient) recordDeploy(ctx context.Context, service string) (int64, error) {
-	body, _ := json.Marshal(map[string]string{"service": service, "environment": environment, "version": fromVersion,
-		"previous_version": toVersion, "author": "rollbacklatency", "description": "benchmark deploy"})
+	fields := map[string]any{"service": service, "environment": environment, "version": fromVersion,
+		"previous_version": toVersion, "author": "rollbacklatency", "description": "benchmark deploy"}
+	if benchAction == "abort_canary" {
+		fields["strategy"], fields["state"], fields["weight"], fields["stage"] = "canary", "in_progress", 10, "canary 10%"
+	}
+	body, _ := json.Marshal(fields)
 	var d struct {
 		ID int64 `json:"id"`
 	}

@@ -108,8 +108,8 @@ func (r *receiver) handle(w http.ResponseWriter, req *http.Request) {
 		return
 	}
 	key := req.Header.Get("Idempotency-Key")
-	if want := idempotencyKey(b.Incident.ID, b.Deploy.ID); key != want || b.Action != "rollback" {
-		r.refuse(fmt.Sprintf("Idempotency-Key %q and action %q, want %q and \"rollback\"", key, b.Action, want))
+	if want := idempotencyKey(b.Incident.ID, b.Deploy.ID); key != want || b.Action != benchAction {
+		r.refuse(fmt.Sprintf("Idempotency-Key %q and action %q, want %q and %q", key, b.Action, want, benchAction))
 		http.Error(w, "unexpected key or action", http.StatusBadRequest)
 		return
 	}
@@ -200,7 +200,10 @@ func (r *receiver) stats(expected map[string]bool) stats {
 	return s
 }
 
-// idempotencyKey is the Idempotency-Key PRODUCT.md promises for a rollback call.
+// benchAction is the remedy measured (-action): rollback or abort_canary.
+var benchAction = "rollback"
+
+// idempotencyKey is the Idempotency-Key PRODUCT.md promises for the measured remedy's call.
 func idempotencyKey(incidentID, deployID int64) string {
-	return fmt.Sprintf("rollback-%d-%d", incidentID, deployID)
+	return fmt.Sprintf("%s-%d-%d", benchAction, incidentID, deployID)
 }

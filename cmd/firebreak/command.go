@@ -45,6 +45,7 @@ var commands = []*command{
 	userDisableCommand,
 	userSetPasswordCommand,
 	deployRecordCommand,
+	deployUpdateCommand,
 	postmortemCommand,
 	statusServerCommand,
 	statuspageExportCommand,

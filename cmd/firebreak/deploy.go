@@ -55,6 +55,27 @@ scope, so it works from any runner that can reach Firebreak. Prints the deploy's
 // to the API (FIREBREAK_URL, FIREBREAK_TOKEN with deploys:write), so it works from any
 // runner that can reach Firebreak. The required fields are checked before it is called.
 func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writer) error {
+	var d deployAnswer
+	if err := callDeploysAPI(ctx, http.MethodPost, "/api/v1/deploys", body, http.StatusCreated, &d); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "recorded deploy %d: %s %s\n", d.ID, d.Service, d.Version)
+	return nil
+}
+
+// deployAnswer is the part of a deploy the commands print.
+type deployAnswer struct {
+	ID      int64   `json:"id"`
+	Service string  `json:"service"`
+	Version string  `json:"version"`
+	State   string  `json:"state"`
+	Weight  *int    `json:"weight"`
+	Stage   *string `json:"stage"`
+}
+
+// callDeploysAPI sends body to the API at FIREBREAK_URL with FIREBREAK_TOKEN and decodes the
+// answer into out when it has the status wanted; otherwise its error, for a person.
+func callDeploysAPI(ctx context.Context, method, path string, body any, want int, out any) error {
 	base, token := strings.TrimRight(os.Getenv("FIREBREAK_URL"), "/"), os.Getenv("FIREBREAK_TOKEN")
 	if base == "" || token == "" {
 		return errors.New("set FIREBREAK_URL and FIREBREAK_TOKEN (a token with the deploys:write scope)")
@@ -65,7 +86,7 @@ func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writ
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/api/v1/deploys", bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, base+path, bytes.NewReader(raw))
 	if err != nil {
 		return fmt.Errorf("FIREBREAK_URL %q: %w", base, err)
 	}
@@ -77,7 +98,7 @@ func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writ
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != want {
 		var e struct {
 			Error string `json:"error"`
 		}
@@ -86,14 +107,8 @@ func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writ
 		}
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
-	var d struct {
-		ID      int64  `json:"id"`
-		Service string `json:"service"`
-		Version string `json:"version"`
-	}
-	if err := json.Unmarshal(answer, &d); err != nil {
+	if err := json.Unmarshal(answer, out); err != nil {
 		return fmt.Errorf("unexpected answer: %w", err)
 	}
-	fmt.Fprintf(stdout, "recorded deploy %d: %s %s\n", d.ID, d.Service, d.Version)
 	return nil
 }

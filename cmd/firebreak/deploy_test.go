@@ -101,8 +101,8 @@ func TestDeployRecordFromACIPipeline(t *testing.T) {
 	if id, _ := got["id"].(float64); m[1] != strconv.FormatInt(int64(id), 10) {
 		t.Errorf("printed id %s, listed id %v", m[1], got["id"])
 	}
-	if len(got) != 11 {
-		t.Errorf("deploy object has %d fields, want 11: %v", len(got), got)
+	if len(got) != 17 {
+		t.Errorf("deploy object has %d fields, want 17: %v", len(got), got)
 	}
 
 	// Without --previous: optional, recorded as null, finished now.

@@ -17,7 +17,7 @@ import (
 // canonical name; rollback outcomes are counted in m.
 func wireDeploys(db *store.DB, incs *incidents.Manager, jobs *outbox.Outbox, hooks map[string]deploys.Hook, m *metrics.Set,
 	cfg config.Config) (*deploys.Rollbacks, *deploys.Tracker) {
-	rollbacks := deploys.NewRollbacks(db, incs, jobs, hooks, cfg.PublicURL)
+	rollbacks := deploys.NewRemedies(db, incs, jobs, hooks, remedyHooks(cfg), cfg.PublicURL)
 	rollbacks.SetMetrics(m)
 	tracker := deploys.NewTracker(db, incs, time.Duration(cfg.Deploys.CorrelationWindow), rollbacks)
 	tracker.AliasEnvironments(cfg.EnvironmentAliases())
@@ -29,16 +29,36 @@ func wireDeploys(db *store.DB, incs *incidents.Manager, jobs *outbox.Outbox, hoo
 func rollbackHooks(cfg config.Config) map[string]deploys.Hook {
 	hooks := map[string]deploys.Hook{}
 	for name, svc := range cfg.Services {
-		rb := svc.Rollback
-		if rb == nil {
-			continue
+		if svc.Rollback != nil {
+			hooks[name] = hookOf(*svc.Rollback)
 		}
-		h := deploys.Hook{Policy: rb.Policy, MinSeverity: incidents.Severity(rb.MinSeverity), Command: rb.Command,
-			Timeout: time.Duration(rb.Timeout)}
-		if rb.Webhook != nil {
-			h.WebhookURL, h.Secret, h.Timeout = rb.Webhook.URL, []byte(rb.Webhook.Secret), time.Duration(rb.Webhook.Timeout)
-		}
-		hooks[name] = h
 	}
 	return hooks
+}
+
+// remedyHooks translates services.*.actions of the config: service, then action name.
+func remedyHooks(cfg config.Config) map[string]map[string]deploys.Hook {
+	out := map[string]map[string]deploys.Hook{}
+	for name, svc := range cfg.Services {
+		for action, a := range svc.Actions {
+			if a == nil {
+				continue
+			}
+			if out[name] == nil {
+				out[name] = map[string]deploys.Hook{}
+			}
+			out[name][action] = hookOf(*a)
+		}
+	}
+	return out
+}
+
+// hookOf is one configured remedy hook as the deploys package runs it.
+func hookOf(rb config.Rollback) deploys.Hook {
+	h := deploys.Hook{Policy: rb.Policy, MinSeverity: incidents.Severity(rb.MinSeverity), Command: rb.Command,
+		Timeout: time.Duration(rb.Timeout)}
+	if rb.Webhook != nil {
+		h.WebhookURL, h.Secret, h.Timeout = rb.Webhook.URL, []byte(rb.Webhook.Secret), time.Duration(rb.Webhook.Timeout)
+	}
+	return h
 }
