@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,7 +26,25 @@ var deployFields = []struct{ flag, field, help string }{
 	{"author", "author", "who deployed (`AUTHOR`)"},
 	{"description", "description", "free `TEXT` about the change"},
 	{"started-at", "started_at", "when the deploy started, an RFC 3339 `TIME`"},
-	{"finished-at", "finished_at", "when it finished, an RFC 3339 `TIME` (default: now)"},
+	{"finished-at", "finished_at", "when it finished, an RFC 3339 `TIME` (default: now; none while --state is in_progress)"},
+	{"strategy", "strategy", "how it rolls out, `STRATEGY`: rolling (default), blue_green or canary"},
+	{"stage", "stage", "free `TEXT` about where the rollout is (canary 25%)"},
+	{"state", "state", "the rollout's `STATE`: promoted (default), in_progress, aborted or rolled_back"},
+}
+
+// flagNames collects --flag, given once per flag or as a comma-separated list.
+type flagNames []string
+
+func (f *flagNames) String() string { return strings.Join(*f, ",") }
+
+// Set adds each non-blank name of a comma-separated list.
+func (f *flagNames) Set(v string) error {
+	for _, name := range strings.Split(v, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			*f = append(*f, name)
+		}
+	}
+	return nil
 }
 
 var deployRecordCommand = &command{
@@ -39,12 +58,32 @@ scope, so it works from any runner that can reach Firebreak. Prints the deploy's
 		for i, f := range deployFields {
 			values[i] = fs.String(f.flag, "", f.help)
 		}
+		weight := fs.String("weight", "", "the percent of traffic on the new version, `N` from 0 to 100")
+		reversible := fs.Bool("reversible", true, "whether a rollback can undo it; --reversible=false for a one-way change (a migration)")
+		var flags flagNames
+		fs.Var(&flags, "flag", "a feature `FLAG` the deploy ships behind; repeat it or give a comma-separated list")
 		return func(ctx context.Context, stdout io.Writer, _ []string) error {
-			body := map[string]string{}
+			body := map[string]any{}
 			for i, f := range deployFields {
 				if v := strings.TrimSpace(*values[i]); v != "" {
 					body[f.field] = v
 				}
+			}
+			if w := strings.TrimSpace(*weight); w != "" {
+				n, err := strconv.Atoi(w)
+				if err != nil {
+					return usageError{fmt.Sprintf("deploy record: --weight %q is not a whole number", *weight)}
+				}
+				body["weight"] = n
+			}
+			// Sent only when given, so the server's default stays the one place that decides.
+			fs.Visit(func(f *flag.Flag) {
+				if f.Name == "reversible" {
+					body["reversible"] = *reversible
+				}
+			})
+			if len(flags) > 0 {
+				body["flags"] = []string(flags)
 			}
 			return runDeployRecord(ctx, body, stdout)
 		}
@@ -54,7 +93,7 @@ scope, so it works from any runner that can reach Firebreak. Prints the deploy's
 // runDeployRecord posts the deploy, the step a CI pipeline runs after a deploy. It talks
 // to the API (FIREBREAK_URL, FIREBREAK_TOKEN with deploys:write), so it works from any
 // runner that can reach Firebreak. The required fields are checked before it is called.
-func runDeployRecord(ctx context.Context, body map[string]string, stdout io.Writer) error {
+func runDeployRecord(ctx context.Context, body map[string]any, stdout io.Writer) error {
 	var d deployAnswer
 	if err := callDeploysAPI(ctx, http.MethodPost, "/api/v1/deploys", body, http.StatusCreated, &d); err != nil {
 		return err

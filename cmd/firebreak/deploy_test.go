@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -186,4 +187,76 @@ func TestDeployRecordRefusesAMissingServiceEnvOrVersion(t *testing.T) {
 	if out, errOut, code := runCLI(t, t.TempDir(), env, "deploy", "record", "--version", "1", "--env", "prod", "--service", "s"); code == 2 {
 		t.Errorf("complete deploy record refused: %q %q", out, errOut)
 	}
+}
+
+// TestDeployRecordSendsTheRolloutFields: a pipeline that starts a canary records its
+// strategy, stage, weight, state, reversibility and flags in one command, and the API
+// stores exactly them; without these flags a deploy is a promoted, reversible rolling one.
+func TestDeployRecordSendsTheRolloutFields(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, dir)
+	dbEnv := "FIREBREAK_DATABASE_URL=" + filepath.Join(dir, "data", "firebreak.db")
+	out, errOut, code := runCLI(t, dir, []string{dbEnv}, "token", "create", "--name", "ci", "--scopes", "deploys:write")
+	if code != 0 {
+		t.Fatalf("token create: exit %d, %q %q", code, out, errOut)
+	}
+	pipeline := []string{"FIREBREAK_URL=" + p.base, "FIREBREAK_TOKEN=" + strings.TrimSpace(out)}
+
+	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod", "--version", "2.0.0",
+		"--strategy", "canary", "--stage", "canary 10%", "--weight", "10", "--state", "in_progress", "--reversible=false",
+		"--flag", "new-cart", "--flag", "fast-pay, dark-mode", "--flag", "new-cart")
+	if code != 0 || !strings.Contains(out, "recorded deploy") {
+		t.Fatalf("deploy record: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	out, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "search", "--env", "prod", "--version", "7")
+	if code != 0 {
+		t.Fatalf("plain deploy record: exit %d, %q %q", code, out, errOut)
+	}
+
+	byService := map[string]map[string]any{}
+	status, list := p.call("GET", "/api/v1/deploys", p.token, "")
+	deploys, _ := list["deploys"].([]any)
+	if status != 200 || len(deploys) != 2 {
+		t.Fatalf("list: %d %v", status, list)
+	}
+	for _, d := range deploys {
+		m := d.(map[string]any)
+		byService[m["service"].(string)] = m
+	}
+	canary := byService["checkout"]
+	for k, v := range map[string]any{"strategy": "canary", "stage": "canary 10%", "weight": float64(10),
+		"state": "in_progress", "reversible": false, "finished_at": nil} {
+		if canary[k] != v {
+			t.Errorf("canary %s = %v, want %v", k, canary[k], v)
+		}
+	}
+	if flags := fmt.Sprint(canary["flags"]); flags != "[new-cart fast-pay dark-mode]" {
+		t.Errorf("canary flags = %s, want [new-cart fast-pay dark-mode]", flags)
+	}
+	plain := byService["search"]
+	for k, v := range map[string]any{"strategy": "rolling", "stage": nil, "weight": nil, "state": "promoted", "reversible": true} {
+		if plain[k] != v {
+			t.Errorf("plain deploy %s = %v, want %v", k, plain[k], v)
+		}
+	}
+	if flags := fmt.Sprint(plain["flags"]); flags != "[]" {
+		t.Errorf("plain deploy flags = %s, want []", flags)
+	}
+
+	// A weight that is not a number is a command-line mistake; a strategy the API does not
+	// know is its 400, passed on in one line. Neither is stored.
+	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod", "--version", "2.0.1", "--weight", "ten")
+	if code != 2 {
+		t.Errorf("--weight ten: exit %d, want 2", code)
+	}
+	oneLine(t, "--weight ten", errOut, "--weight")
+	_, errOut, code = runCLI(t, dir, pipeline, "deploy", "record", "--service", "checkout", "--env", "prod", "--version", "2.0.1", "--strategy", "yolo")
+	if code == 0 {
+		t.Error("--strategy yolo: exit 0")
+	}
+	oneLine(t, "--strategy yolo", errOut, "400", "strategy")
+	if _, list = p.call("GET", "/api/v1/deploys", p.token, ""); len(list["deploys"].([]any)) != 2 {
+		t.Errorf("after the mistakes: %v, want 2 deploys", list)
+	}
+	p.stop()
 }
