@@ -48,6 +48,8 @@ func (s *Server) uiRoutes(pages *trustGroup) {
 	pages.post("/incidents/:id/notes", small, write, s.page(s.noteOnIncident))
 	pages.get("/incidents/:id/rollback", write, s.page(s.rollbackConfirm))
 	pages.post("/incidents/:id/rollback", small, write, s.page(s.rollbackIncident))
+	pages.get("/incidents/:id/remedies/:action", write, s.page(s.remedyConfirm))
+	pages.post("/incidents/:id/remedies/:action", small, write, s.page(s.remedyIncident))
 	pages.get("/incidents/:id/postmortem", nil, s.page(s.postmortemPage))
 	pages.post("/incidents/:id/postmortem", small, write, s.page(s.savePostmortem))
 	pages.get("/deploys", nil, s.page(s.deploysPage))
@@ -210,6 +212,7 @@ func (s *Server) incidentPage(c *fiber.Ctx) error {
 		if d["Rollbacks"], err = s.deps.Rollbacks.ForIncident(ctx, id); err != nil {
 			return err
 		}
+		d["Remedies"] = s.remediesOfSuspects(d["Suspects"])
 	}
 	return s.render(c, http.StatusOK, "incident", "#"+strconv.FormatInt(id, 10)+" "+inc.Title, "incidents", d)
 }
