@@ -94,7 +94,9 @@ func TestServeReturnsWhenStoppedBeforeItStarted(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
 		done := make(chan error, 1)
-		go func() { done <- serving.Serve(ctx, fiber.New(fiber.Config{DisableStartupMessage: true}), ln, time.Second) }()
+		go func() {
+			done <- serving.Serve(ctx, fiber.New(fiber.Config{DisableStartupMessage: true}), ln, time.Second)
+		}()
 		select {
 		case err := <-done:
 			if err != nil {
