@@ -101,6 +101,9 @@ func (s *Service) view(ctx context.Context, inc incidents.Incident) (incidentVie
 			return v, err
 		}
 	}
+	if s.deps.Rollbacks != nil && len(v.Suspects) > 0 {
+		v.Remedies = s.deps.Rollbacks.RemediesFor(v.Suspects[0].Deploy)
+	}
 	if v.Alerts, err = alerts.CountForIncident(ctx, s.deps.DB.R, inc.ID); err != nil {
 		return v, err
 	}

@@ -75,7 +75,9 @@ func (r *rig) start() {
 		MaxBackoff: 200 * time.Millisecond, Log: quiet()})
 	hooks := map[string]deploys.Hook{"checkout": {Policy: deploys.PolicyConfirm, MinSeverity: incidents.Sev2,
 		WebhookURL: r.fake.URL() + "/rollback-hook", Secret: []byte("hook")}}
-	rollbacks := deploys.NewRollbacks(r.db, r.incidents, r.outbox, hooks, r.cfg.PublicURL)
+	remedy := deploys.Hook{Policy: deploys.PolicyConfirm, MinSeverity: incidents.Sev2, WebhookURL: r.fake.URL() + "/remedy-hook", Secret: []byte("hook")}
+	actions := map[string]map[string]deploys.Hook{"checkout": {deploys.ActionAbortCanary: remedy, deploys.ActionDisableFlag: remedy}}
+	rollbacks := deploys.NewRemedies(r.db, r.incidents, r.outbox, hooks, actions, r.cfg.PublicURL)
 	r.tracker = deploys.NewTracker(r.db, r.incidents, 30*time.Minute, rollbacks)
 	r.incidents.OnChange(r.tracker.OnIncidentChange)
 	svc, err := slack.New(r.cfg, slack.Deps{DB: r.db, Incidents: r.incidents, Tracker: r.tracker, Rollbacks: rollbacks,

@@ -9,6 +9,7 @@ import (
 
 	slackapi "github.com/slack-go/slack"
 
+	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/text"
 )
@@ -49,6 +50,9 @@ func (s *Service) Interaction(ctx context.Context, payload []byte) (any, error) 
 // press handles a button: Acknowledge, Roll back or Resolve. Pressing one twice does it
 // once; a button on a message whose incident has moved on answers with what happened.
 func (s *Service) press(ctx context.Context, u user, a slackapi.BlockAction) Reply {
+	if strings.HasPrefix(a.ActionID, ActionRemedy) {
+		return s.pressRemedy(ctx, u, a.Value)
+	}
 	verb, ok := map[string]Verb{ActionAcknowledge: VerbAck, ActionResolve: VerbResolve, ActionRollback: VerbRollback}[a.ActionID]
 	if !ok {
 		return Reply{}
@@ -120,4 +124,29 @@ func (s *Service) submitDeclare(ctx context.Context, u user, view slackapi.View)
 		}()
 	}
 	return nil
+}
+
+// pressRemedy asks for the remedy a button names ("12:34:disable_flag:new-cart"), as the
+// API's POST …/actions/{action} does; responders only, like a rollback. Pressing it twice
+// asks once: the second answers that it was already requested.
+func (s *Service) pressRemedy(ctx context.Context, u user, value string) Reply {
+	parts := strings.SplitN(value, ":", 4)
+	if len(parts) < 3 || s.deps.Rollbacks == nil {
+		return ephemeral(":warning: This button does not name a remedy; use `/incident` instead.")
+	}
+	id, deployID, err := parseActionValue(parts[0] + ":" + parts[1])
+	if err != nil {
+		return ephemeral(":warning: This button does not name an incident; use `/incident` instead.")
+	}
+	if refusal, ok := s.refuse(ctx, u.ID, VerbRollback); !ok {
+		return refusal
+	}
+	req := deploys.RemedyRequest{IncidentID: id, DeployID: deployID, Action: parts[2], Actor: s.displayName(ctx, u)}
+	if len(parts) == 4 {
+		req.Flag = parts[3]
+	}
+	if _, err := s.deps.Rollbacks.RequestRemedy(ctx, req); err != nil {
+		return s.problem(ctx, err, Command{Verb: VerbRollback, ID: id})
+	}
+	return Reply{} // the message and its thread say so
 }

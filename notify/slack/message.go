@@ -37,6 +37,12 @@ const (
 	ActionRollback    = "firebreak_rollback"
 	ActionResolve     = "firebreak_resolve"
 	actionsBlockID    = "firebreak_incident_actions"
+	// ActionRemedy prefixes the buttons of remedies besides rollback (abort_canary,
+	// disable_flag, named actions): action ids must differ within a block, so each gets its
+	// number; the value is "incident:deploy:action[:flag]".
+	ActionRemedy = "firebreak_remedy_"
+	// maxRemedyButtons keeps the message within Slack's limit of elements in a block.
+	maxRemedyButtons = 5
 )
 
 // metadataType marks the messages Firebreak posts, so a post whose answer was lost can be
@@ -52,7 +58,10 @@ type incidentView struct {
 	ChannelID string
 	// CanRollback: the service has a rollback hook people may call.
 	CanRollback bool
-	PublicURL   string
+	// Remedies are the other remedies the top suspect allows (abort its canary, turn off one
+	// of its flags, a named action).
+	Remedies  []deploys.Remedy
+	PublicURL string
 }
 
 // rendered is a message ready to send: its blocks, the notification text, and a digest of
@@ -164,6 +173,23 @@ func buttons(v incidentView) []slackapi.BlockElement {
 			plain("Roll back"), plain("Cancel"))
 		rb.Confirm.Style = slackapi.StyleDanger
 		out = append(out, rb)
+	}
+	if len(v.Suspects) > 0 {
+		d := v.Suspects[0].Deploy
+		for i, r := range v.Remedies {
+			if i == maxRemedyButtons {
+				break
+			}
+			value := id + ":" + strconv.FormatInt(d.ID, 10) + ":" + r.Action
+			if r.Flag != "" {
+				value += ":" + r.Flag
+			}
+			b := slackapi.NewButtonBlockElement(ActionRemedy+strconv.Itoa(i), text.CutBytes(value, 2000), plain(text.Cut(r.Label(), 75)))
+			b.Confirm = slackapi.NewConfirmationBlockObject(plain(text.Cut(r.Label()+"?", 100)),
+				plain(text.Cut(fmt.Sprintf("%s for %s? Its hook is called once.", r.Label(), d.Label()), 300)),
+				plain(text.Cut(r.Label(), 30)), plain("Cancel"))
+			out = append(out, b)
+		}
 	}
 	resolve := slackapi.NewButtonBlockElement(ActionResolve, id, plain("Resolve"))
 	resolve.Confirm = slackapi.NewConfirmationBlockObject(plain("Resolve?"),
