@@ -172,3 +172,28 @@ func TestUIOffersNoCanaryAbortOnceARolloutIsPromoted(t *testing.T) {
 		}
 	})
 }
+
+// The deploys page is the release view: what runs in each service and environment (after a
+// rollback, the version rolled back to) with the deploys that led there.
+func TestUIDeploysPageShowsTheReleaseView(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		e, tr, _ := newRemedyUIEnv(t, db)
+		ctx := context.Background()
+		for _, v := range []string{"1.0.0", "1.1.0"} {
+			if _, err := tr.Record(ctx, deploys.Input{Service: "checkout", Environment: "prod", Version: v, PreviousVersion: "0.9.0"}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		b := e.browser()
+		b.login("resp")
+		code, page, _ := b.do("GET", "/deploys", nil)
+		if code != 200 || !strings.Contains(page, "Running now") {
+			t.Fatalf("/deploys: %d", code)
+		}
+		now := page[strings.Index(page, "Running now"):]
+		now = now[:strings.Index(now, "</table>")]
+		if !strings.Contains(now, "<td>checkout</td><td>prod</td><td>1.1.0</td><td>promoted</td>") || !strings.Contains(now, "1.0.0: promoted") {
+			t.Errorf("release view on the page:\n%s", now)
+		}
+	})
+}

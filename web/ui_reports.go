@@ -25,16 +25,13 @@ func (s *Server) deploysPage(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	// The newest deploy of each service and environment is what runs there now.
-	seen := map[string]bool{}
-	var current []deploys.Deploy
-	for _, d := range recent {
-		if k := d.Service + "\x00" + d.Environment; !seen[k] {
-			seen[k] = true
-			current = append(current, d)
-		}
+	// The release view: what runs in each service and environment now (after a rollback,
+	// the version rolled back to), and the rollbacks and aborts that led there.
+	releases, err := s.deps.Deploys.Releases(c.UserContext(), "", "")
+	if err != nil {
+		return err
 	}
-	return s.render(c, http.StatusOK, "deploys", "Deploys", "deploys", map[string]any{"Recent": recent, "Current": current, "Next": next})
+	return s.render(c, http.StatusOK, "deploys", "Deploys", "deploys", map[string]any{"Recent": recent, "Releases": releases, "Next": next})
 }
 
 // bar is one bar of a server-rendered SVG chart.
