@@ -10,6 +10,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/filesystem"
 
 	"firebreak/alerts"
+	"firebreak/deploys"
 	"firebreak/incidents"
 	"firebreak/tokens"
 	"firebreak/web/ui"
@@ -250,26 +251,33 @@ func (s *Server) noteOnIncident(c *fiber.Ctx) error {
 }
 
 func (s *Server) rollbackConfirm(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	if s.deps.Deploys == nil || s.deps.Rollbacks == nil {
-		return fiber.NewError(http.StatusNotFound, "No service has a rollback hook.")
-	}
-	inc, err := s.deps.Incidents.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	deployID, err := strconv.ParseInt(c.Query("deploy"), 10, 64)
-	if err != nil {
-		return badRequest("deploy=%q is not a deploy id", c.Query("deploy"))
-	}
-	d, err := s.deps.Deploys.Get(c.UserContext(), deployID)
+	inc, d, err := s.confirmTarget(c, "No service has a rollback hook.")
 	if err != nil {
 		return err
 	}
 	return s.render(c, http.StatusOK, "rollback", "Roll back?", "incidents", map[string]any{"Inc": inc, "Deploy": d})
+}
+
+// confirmTarget reads what a remedy's confirm step is about: the incident of the path and
+// the deploy of ?deploy=. missing answers 404 when no remedy is wired at all.
+func (s *Server) confirmTarget(c *fiber.Ctx, missing string) (incidents.Incident, deploys.Deploy, error) {
+	id, err := idParam(c)
+	if err != nil {
+		return incidents.Incident{}, deploys.Deploy{}, err
+	}
+	if s.deps.Deploys == nil || s.deps.Rollbacks == nil {
+		return incidents.Incident{}, deploys.Deploy{}, fiber.NewError(http.StatusNotFound, missing)
+	}
+	inc, err := s.deps.Incidents.Get(c.UserContext(), id)
+	if err != nil {
+		return incidents.Incident{}, deploys.Deploy{}, err
+	}
+	deployID, err := strconv.ParseInt(c.Query("deploy"), 10, 64)
+	if err != nil {
+		return incidents.Incident{}, deploys.Deploy{}, badRequest("deploy=%q is not a deploy id", c.Query("deploy"))
+	}
+	d, err := s.deps.Deploys.Get(c.UserContext(), deployID)
+	return inc, d, err
 }
 
 func (s *Server) rollbackIncident(c *fiber.Ctx) error {

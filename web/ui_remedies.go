@@ -25,22 +25,7 @@ func (s *Server) remediesOfSuspects(suspects any) map[int64][]deploys.Remedy {
 // /incidents/{id}/remedies/{action}?deploy=&flag=), as rollbackConfirm is for rollback:
 // nothing runs until the person posts its form.
 func (s *Server) remedyConfirm(c *fiber.Ctx) error {
-	id, err := idParam(c)
-	if err != nil {
-		return err
-	}
-	if s.deps.Deploys == nil || s.deps.Rollbacks == nil {
-		return fiber.NewError(http.StatusNotFound, "No service has a remedy configured.")
-	}
-	inc, err := s.deps.Incidents.Get(c.UserContext(), id)
-	if err != nil {
-		return err
-	}
-	deployID, err := strconv.ParseInt(c.Query("deploy"), 10, 64)
-	if err != nil {
-		return badRequest("deploy=%q is not a deploy id", c.Query("deploy"))
-	}
-	d, err := s.deps.Deploys.Get(c.UserContext(), deployID)
+	inc, d, err := s.confirmTarget(c, "No service has a remedy configured.")
 	if err != nil {
 		return err
 	}
