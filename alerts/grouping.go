@@ -101,6 +101,7 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 	if err := insertOccurrence(ctx, q, &stored, g.GroupKey, now); err != nil {
 		return 0, err
 	}
+	s.learned = append(s.learned, learned{fp: fp, id: stored.ID, incidentID: inc.ID, stored: startsAt, got: startsAt})
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}

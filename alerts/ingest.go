@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +73,8 @@ type Ingester struct {
 	incidents *incidents.Manager
 	writes    *store.GroupCommitter
 	opts      Options
+	repeats   *repeatBook
+	spent     *spentBudgets
 }
 
 // NewIngester returns an Ingester that writes through writes (group commit) and reads db.
@@ -85,22 +88,110 @@ func NewIngester(db *store.DB, m *incidents.Manager, writes *store.GroupCommitte
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Ingester{db: db, incidents: m, writes: writes, opts: opts}
+	return &Ingester{db: db, incidents: m, writes: writes, opts: opts, repeats: newRepeatBook(), spent: &spentBudgets{}}
 }
 
 // ForIncident returns every alert of an incident, oldest first.
 func (in *Ingester) ForIncident(ctx context.Context, incidentID int64) ([]Alert, error) {
-	return ForIncident(ctx, in.db.R, incidentID)
+	list, err := ForIncident(ctx, in.db.R, incidentID)
+	if err != nil {
+		return nil, err
+	}
+	in.repeats.overlay(list)
+	return list, nil
 }
+
+// Forget drops what the Ingester knows of stored occurrences, after alerts were deleted
+// behind its back (a test incident removed).
+func (in *Ingester) Forget() { in.repeats.forgetAll() }
 
 // Ingest stores a validated payload in one transaction (batched with concurrent payloads)
 // and returns only after it committed.
+//
+// Firing alerts that repeat an occurrence known to be stored (see repeats.go) are answered
+// from memory: a payload of nothing else never waits for the writer, and their counts are
+// written by the next flush. The others go through the writer as before.
 func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	// Everything the transaction starts from is fixed here, once: a group commit replays the
 	// function below when another request of its batch fails, and the replay must do exactly
 	// what the first run would have done.
 	p = p.Clean()
 	now := in.incidents.Now()
+	hits, rest := repeatHits{}, p
+	if !in.writes.Closed() { // stopping: the last flush may have run
+		hits, rest = in.splitRepeats(p, dbTime(now))
+	}
+	var res Result
+	if len(rest.Alerts) > 0 {
+		var err error
+		if res, err = in.ingestWriter(ctx, rest, now); err != nil {
+			return Result{}, err
+		}
+	} else {
+		res = Result{Incidents: []int64{}}
+	}
+	if len(hits.byFingerprint) > 0 {
+		in.repeats.count(hits.byFingerprint, dbTime(now))
+		in.opts.Metrics.Alerts(metrics.AlertDuplicate, hits.alerts)
+		res.Deduplicated += hits.alerts
+		for _, id := range hits.incidents {
+			if !slices.Contains(res.Incidents, id) {
+				res.Incidents = append(res.Incidents, id)
+			}
+		}
+	}
+	res.Received = len(p.Alerts)
+	return res, nil
+}
+
+// repeatHits are the alerts of a payload answered from memory.
+type repeatHits struct {
+	byFingerprint map[string]repeatHit
+	alerts        int     // alerts among them (a payload may name one twice)
+	incidents     []int64 // their incidents, in payload order
+}
+
+// splitRepeats sets apart the firing alerts of p that repeat a known occurrence with one of
+// its known starts; rest is p with the others only. A fingerprint that also resolves in p
+// stays with the writer.
+func (in *Ingester) splitRepeats(p Payload, now time.Time) (repeatHits, Payload) {
+	fps := make([]string, len(p.Alerts))
+	starts := make(map[string][]time.Time, len(p.Alerts))
+	resolving := map[string]bool{}
+	for i, a := range p.Alerts {
+		fps[i] = Fingerprint(a)
+		if a.Status == "firing" {
+			starts[fps[i]] = append(starts[fps[i]], dbTime(a.StartsAt))
+		} else {
+			resolving[fps[i]] = true
+		}
+	}
+	for fp := range resolving {
+		delete(starts, fp)
+	}
+	var h repeatHits
+	h.byFingerprint = in.repeats.lookup(starts, now)
+	if len(h.byFingerprint) == 0 {
+		return h, p
+	}
+	rest := p
+	rest.Alerts = make([]template.Alert, 0, len(p.Alerts)-len(h.byFingerprint))
+	for i, a := range p.Alerts {
+		hit, ok := h.byFingerprint[fps[i]]
+		if !ok {
+			rest.Alerts = append(rest.Alerts, a)
+			continue
+		}
+		h.alerts++
+		if !slices.Contains(h.incidents, hit.incidentID) {
+			h.incidents = append(h.incidents, hit.incidentID)
+		}
+	}
+	return h, rest
+}
+
+// ingestWriter stores p through the group committer and returns once it committed.
+func (in *Ingester) ingestWriter(ctx context.Context, p Payload, now time.Time) (Result, error) {
 	keys := in.lockKeys(p)
 	var res Result
 	do := func() error {
@@ -151,6 +242,8 @@ type payloadState struct {
 	lines      lineBudget                   // which alerts get a timeline line of their own
 	late       []lateAlert                  // kept only when debug lines are wanted
 	debug      bool
+	learned    []learned // occurrences found firing or stored, known once committed
+	resolvedFp []string  // fingerprints whose occurrence this payload resolved
 }
 
 // lateAlert is an alert counted late, and why, for its debug line.
@@ -234,8 +327,13 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 			}
 		}
 	}
-	res, late := s.res, s.late
-	store.AfterCommit(q, func() { in.report(ctx, res, late) })
+	res, late, ls, gone, lines := s.res, s.late, s.learned, s.resolvedFp, s.lines
+	store.AfterCommit(q, func() {
+		in.spent.add(lines)
+		in.repeats.learn(ls, now)
+		in.repeats.forget(gone)
+		in.report(ctx, res, late)
+	})
 	return s.res, nil
 }
 
@@ -265,6 +363,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 	if occ, ok := s.repeated[fp]; ok {
 		s.res.Deduplicated++
 		s.touch(occ.incidentID)
+		s.learned = append(s.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, stored: occ.startsAt, got: startsAt})
 		if startsAt.Before(occ.startsAt) {
 			return in.moveStartBack(ctx, q, a, fp, occ, startsAt)
 		}
@@ -352,6 +451,7 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	}
 	s.res.Resolved++
 	s.touch(id)
+	s.resolvedFp = append(s.resolvedFp, fp)
 	if err := in.recordResolved(ctx, q, s, id, a, endsAt, now); err != nil {
 		return err
 	}

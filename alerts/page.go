@@ -61,6 +61,7 @@ func (in *Ingester) PageForIncident(ctx context.Context, incidentID int64, f Pag
 	if out == nil {
 		out = []Alert{}
 	}
+	in.repeats.overlay(out)
 	return out, next, nil
 }
 

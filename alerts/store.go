@@ -32,6 +32,7 @@ type Alert struct {
 
 // firingOccurrence is the firing occurrence of a fingerprint as markRepeats found it.
 type firingOccurrence struct {
+	id         int64
 	incidentID int64
 	startsAt   time.Time
 }
@@ -55,14 +56,14 @@ func markRepeats(ctx context.Context, q store.Querier, fps []string, now time.Ti
 		// firing occurrences: one probe per fingerprint, however many resolved rows exist.
 		rows, err := q.QueryxContext(ctx, q.Rebind(`UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1
 			WHERE status = 'firing' AND fingerprint IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)
-			RETURNING fingerprint, starts_at, incident_id`), args...)
+			RETURNING fingerprint, starts_at, incident_id, id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("mark repeats: %w", err)
 		}
 		for rows.Next() {
 			var fp string
 			var occ firingOccurrence
-			if err := rows.Scan(&fp, &occ.startsAt, &occ.incidentID); err != nil {
+			if err := rows.Scan(&fp, &occ.startsAt, &occ.incidentID, &occ.id); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("mark repeats: %w", err)
 			}
@@ -166,7 +167,7 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 	return out, nil
 }
 
-// insertOccurrence stores a new firing occurrence in an incident.
+// insertOccurrence stores a new firing occurrence in an incident and sets its ID.
 func insertOccurrence(ctx context.Context, q store.Querier, a *Alert, groupKey string, now time.Time) error {
 	labels, err := json.Marshal(a.Labels)
 	if err != nil {
@@ -176,10 +177,10 @@ func insertOccurrence(ctx context.Context, q store.Querier, a *Alert, groupKey s
 	if err != nil {
 		return fmt.Errorf("encode annotations: %w", err)
 	}
-	_, err = q.ExecContext(ctx, q.Rebind(`INSERT INTO alerts (fingerprint, starts_at, incident_id, status, alertname,
+	err = q.QueryRowxContext(ctx, q.Rebind(`INSERT INTO alerts (fingerprint, starts_at, incident_id, status, alertname,
 		labels, annotations, generator_url, group_key, ends_at, first_seen_at, last_seen_at, repeats)
-		VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?, NULL, ?, ?, 0)`),
-		a.Fingerprint, a.StartsAt, a.IncidentID, a.Alertname, string(labels), string(annots), a.GeneratorURL, groupKey, now, now)
+		VALUES (?, ?, ?, 'firing', ?, ?, ?, ?, ?, NULL, ?, ?, 0) RETURNING id`),
+		a.Fingerprint, a.StartsAt, a.IncidentID, a.Alertname, string(labels), string(annots), a.GeneratorURL, groupKey, now, now).Scan(&a.ID)
 	if err != nil {
 		return fmt.Errorf("store alert %s: %w", a.Fingerprint, err)
 	}

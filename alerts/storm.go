@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"sort"
+	"sync"
 
 	"firebreak/incidents"
 	"firebreak/store"
@@ -19,6 +20,38 @@ type lineBudget struct {
 	more map[lineKey]int // alerts summed up instead
 }
 
+// spentBudgets remembers the incidents whose lines of a kind are all used. Lines are never
+// taken back, so once committed this stays true on every replica, and a storm's payloads
+// skip counting them again.
+type spentBudgets struct {
+	mu    sync.Mutex
+	spent map[lineKey]bool
+}
+
+// maxSpent bounds the memory spentBudgets takes; past it, it starts again (each incident's
+// lines are then counted once more).
+const maxSpent = 1 << 16
+
+func (sb *spentBudgets) has(k lineKey) bool {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	return sb.spent[k]
+}
+
+// add records budgets a committed payload found spent.
+func (sb *spentBudgets) add(b lineBudget) {
+	sb.mu.Lock()
+	defer sb.mu.Unlock()
+	for k, n := range b.used {
+		if n >= alertLines {
+			if sb.spent == nil || len(sb.spent) >= maxSpent {
+				sb.spent = map[lineKey]bool{}
+			}
+			sb.spent[k] = true
+		}
+	}
+}
+
 type lineKey struct {
 	incident int64
 	kind     incidents.EventKind
@@ -33,6 +66,9 @@ func newLineBudget() lineBudget {
 func (in *Ingester) takeLine(ctx context.Context, q store.Querier, b lineBudget, id int64, kind incidents.EventKind) (bool, error) {
 	k := lineKey{id, kind}
 	n, ok := b.used[k]
+	if !ok && in.spent.has(k) {
+		n, ok = alertLines, true
+	}
 	if !ok {
 		var err error
 		if n, err = in.incidents.AlertLinesTx(ctx, q, id, kind); err != nil {
@@ -62,9 +98,12 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *payl
 		return keys[i].kind < keys[j].kind
 	})
 	for _, k := range keys {
-		inc, err := in.incidents.GetTx(ctx, q, k.incident)
-		if err != nil {
-			return err
+		inc, ok := s.readIncident(k.incident)
+		if !ok {
+			var err error
+			if inc, err = in.incidents.GetTx(ctx, q, k.incident); err != nil {
+				return err
+			}
 		}
 		kind, what := incidents.KindAlertsFiredSummary, "fired"
 		if k.kind == incidents.KindAlertResolved {
@@ -75,4 +114,18 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *payl
 		}
 	}
 	return nil
+}
+
+// readIncident is an incident this payload already read (found open for a group, or read
+// for a resolve), as it now stands within the transaction.
+func (s *payloadState) readIncident(id int64) (incidents.Incident, bool) {
+	if inc, ok := s.resolvedIn[id]; ok {
+		return inc, true
+	}
+	for _, inc := range s.seen {
+		if inc.ID == id {
+			return inc, true
+		}
+	}
+	return incidents.Incident{}, false
 }

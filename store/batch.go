@@ -114,6 +114,17 @@ func (g *GroupCommitter) DoLocked(ctx context.Context, keys []string, fn func(ct
 // that need several calls in one batch.
 func (g *GroupCommitter) Queued() int { return len(g.queue) }
 
+// Closed reports whether Close was called: nothing written through g from now on would
+// commit.
+func (g *GroupCommitter) Closed() bool {
+	select {
+	case <-g.stop:
+		return true
+	default:
+		return false
+	}
+}
+
 // Close stops taking work, finishes what is queued and waits for the workers.
 func (g *GroupCommitter) Close() {
 	g.once.Do(func() {

@@ -34,8 +34,8 @@ func TestWebhookAnswers503WhenTheDatabaseIsGone(t *testing.T) {
 		gc := store.NewGroupCommitter(db, 1, 16, 16, nil)
 		t.Cleanup(gc.Close)
 		srv := web.New(web.Deps{DB: db, Incidents: m, Auth: ts, Alerts: alerts.NewIngester(db, m, gc, alerts.Options{})})
-		post := func() (int, string, string) {
-			req := httptest.NewRequest("POST", "/api/v1/alerts/alertmanager", strings.NewReader(firingPayload))
+		post := func(payload string) (int, string, string) {
+			req := httptest.NewRequest("POST", "/api/v1/alerts/alertmanager", strings.NewReader(payload))
 			req.Header.Set("Authorization", "Bearer "+tok)
 			resp, err := srv.App().Test(req, 10000)
 			if err != nil {
@@ -45,11 +45,13 @@ func TestWebhookAnswers503WhenTheDatabaseIsGone(t *testing.T) {
 			body, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, resp.Header.Get("Retry-After"), string(body)
 		}
-		if code, _, body := post(); code != http.StatusOK || !strings.Contains(body, `"new":1`) {
+		if code, _, body := post(firingPayload); code != http.StatusOK || !strings.Contains(body, `"new":1`) {
 			t.Fatalf("first delivery: %d %s", code, body)
 		}
 		db.Close()
-		code, retryAfter, body := post()
+		// A new alert: a repeat of a stored one may be answered from memory (its count is
+		// written within a second), a new one only once committed.
+		code, retryAfter, body := post(strings.ReplaceAll(firingPayload, "0123456789abcdef", "fedcba9876543210"))
 		if code != http.StatusServiceUnavailable || retryAfter == "" || !strings.Contains(body, "retry") {
 			t.Fatalf("with the database closed: %d (Retry-After %q) %s, want 503 asking to retry", code, retryAfter, body)
 		}

@@ -17,6 +17,11 @@ func (s *Server) deleteIncident(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
+	if s.deps.Alerts != nil {
+		// Its alerts went with it: their next notification must be stored anew, not
+		// counted as a repeat of a row that is gone.
+		s.deps.Alerts.Forget()
+	}
 	s.log.Warn("incident deleted", "incident", inc.ID, "title", inc.Title, "service", inc.Service,
 		"status", inc.Status, "by", actor(c))
 	return c.SendStatus(http.StatusNoContent)

@@ -162,11 +162,13 @@ func (a *App) Run(ctx context.Context) error {
 	// outlives the HTTP server and never the writes it depends on.
 	stopScheduler := a.start(a.Scheduler.Run)
 	stopOutbox := a.start(a.Outbox.Run)
+	stopRepeats := a.start(a.Alerts.RunFlusher)
 
 	a.log.Info("firebreak serving", "addr", addr.String(), "database", a.DB.Dialect)
 	serveErr := a.serve(ctx)
 	stopScheduler()
 	stopOutbox()
+	stopRepeats() // after the last webhook was answered, before the writes close
 	a.flushTokenUsage()
 	if err := a.Close(); err != nil {
 		return errors.Join(serveErr, err)
@@ -227,6 +229,15 @@ func (a *App) Close() error {
 		}
 		if a.Slack != nil {
 			a.Slack.Wait() // answers still going to Slack may need the database
+		}
+		if a.Alerts != nil {
+			// Repeats answered from memory by an App that was never Run (Run's flusher
+			// wrote its own).
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if err := a.Alerts.Flush(ctx); err != nil {
+				a.log.Error("close: repeat counts could not be written", "err", err)
+			}
+			cancel()
 		}
 		if a.Writes != nil {
 			a.Writes.Close()

@@ -1,0 +1,160 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"firebreak/store"
+)
+
+// RepeatFlushInterval is how often the repeats answered from memory are written. PRODUCT.md
+// allows a crash to lose at most a second of repeat counts; half a second leaves room for
+// the flush itself to queue behind a batch.
+const RepeatFlushInterval = 500 * time.Millisecond
+
+// flushChunk bounds the rows one flush statement (and one group-commit batch) carries:
+// about 5 ms of SQLite's writer, so webhooks queued behind it wait little.
+const flushChunk = 1000
+
+// RunFlusher writes the repeats answered from memory every RepeatFlushInterval until ctx
+// ends, then once more, so a clean stop loses none. Run it for as long as Ingest is called;
+// stop it before the group committer closes.
+func (in *Ingester) RunFlusher(ctx context.Context) {
+	t := time.NewTicker(RepeatFlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := in.Flush(fctx); err != nil {
+				in.opts.Log.Error("shutdown: repeat counts of the last moments could not be written", "err", err)
+			}
+			return
+		case <-t.C:
+			if err := in.Flush(ctx); err != nil {
+				in.opts.Log.Warn("repeat counts could not be written; trying again at the next flush", "err", err)
+			}
+		}
+	}
+}
+
+// Flush writes every repeat answered from memory so far through the group committer, a
+// chunk of rows per statement and per batch, so that a flush never holds up the webhooks
+// queued behind it for long. Counts it could not write stay for the next flush.
+func (in *Ingester) Flush(ctx context.Context) error {
+	pending := in.repeats.take()
+	if len(pending) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(pending))
+	for id := range pending {
+		ids = append(ids, id)
+	}
+	// Rows in one order on every replica: two flushes never wait on each other in a cycle.
+	slices.Sort(ids)
+	back := map[int64]pendingRepeat{}
+	var err error
+	for start := 0; start < len(ids); start += flushChunk {
+		chunk := ids[start:min(start+flushChunk, len(ids))]
+		if err != nil { // an earlier chunk failed: keep the rest for the next flush
+			for _, id := range chunk {
+				back[id] = pending[id]
+			}
+			continue
+		}
+		var skipped []int64
+		err = in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
+			var e error
+			if in.db.Dialect == store.Postgres {
+				skipped, e = flushPostgres(ctx, q, chunk, pending)
+			} else {
+				skipped, e = nil, flushSQLite(ctx, q, chunk, pending)
+			}
+			return e
+		})
+		if err != nil {
+			skipped = chunk
+		}
+		for _, id := range skipped {
+			back[id] = pending[id]
+		}
+	}
+	in.repeats.giveBack(back)
+	in.repeats.setFailing(err != nil)
+	if err != nil {
+		return fmt.Errorf("write repeat counts of %d alerts: %w", len(back), err)
+	}
+	return nil
+}
+
+// flushSQLite adds the counts of ids in one UPDATE … FROM a VALUES list. A row whose
+// occurrence was resolved since takes only the repeats seen before the resolve was taken
+// (its last_seen_at): later ones were late deliveries. Times compare as the driver stores
+// them (UTC text of one layout).
+func flushSQLite(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) error {
+	var sb strings.Builder
+	sb.WriteString(`WITH v(id, n, seen) AS (VALUES `)
+	args := make([]any, 0, 3*len(ids))
+	for i, id := range ids {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		sb.WriteString("(?, ?, ?)")
+		p := pending[id]
+		args = append(args, id, p.n, p.lastSeen)
+	}
+	sb.WriteString(`) UPDATE alerts SET repeats = alerts.repeats + v.n, last_seen_at = MAX(alerts.last_seen_at, v.seen)
+		FROM v WHERE alerts.id = v.id AND (alerts.status = 'firing' OR v.seen <= alerts.last_seen_at)`)
+	if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
+		return fmt.Errorf("flush repeats: %w", err)
+	}
+	return nil
+}
+
+// flushPostgres adds the counts of ids with arrays (one round trip each for the lock and the
+// update, whatever the number of rows). Rows another transaction holds — the writer
+// resolving that alert, a replica flushing — are skipped rather than waited for, and
+// returned to be written by the next flush: a flush never blocks ingestion nor deadlocks
+// with it.
+func flushPostgres(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) ([]int64, error) {
+	var locked []int64
+	if err := q.SelectContext(ctx, &locked, `SELECT id FROM alerts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED`, ids); err != nil {
+		return nil, fmt.Errorf("flush repeats: lock rows: %w", err)
+	}
+	got := make(map[int64]bool, len(locked))
+	ns := make([]int32, len(locked))
+	seen := make([]time.Time, len(locked))
+	for i, id := range locked {
+		got[id] = true
+		ns[i] = int32(min(pending[id].n, 1<<30))
+		seen[i] = pending[id].lastSeen
+	}
+	if len(locked) > 0 {
+		_, err := q.ExecContext(ctx, `UPDATE alerts SET repeats = alerts.repeats + v.n, last_seen_at = GREATEST(alerts.last_seen_at, v.seen)
+			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS v(id, n, seen)
+			WHERE alerts.id = v.id AND (alerts.status = 'firing' OR v.seen <= alerts.last_seen_at)`, locked, ns, seen)
+		if err != nil {
+			return nil, fmt.Errorf("flush repeats: %w", err)
+		}
+	}
+	var missing []int64
+	for _, id := range ids {
+		if !got[id] {
+			missing = append(missing, id)
+		}
+	}
+	if len(missing) == 0 {
+		return nil, nil
+	}
+	// Not locked: held by another transaction, or gone (its incident deleted). Only the
+	// first are worth another try.
+	var held []int64
+	if err := q.SelectContext(ctx, &held, `SELECT id FROM alerts WHERE id = ANY($1::bigint[])`, missing); err != nil {
+		return nil, fmt.Errorf("flush repeats: find held rows: %w", err)
+	}
+	return held, nil
+}
