@@ -98,10 +98,8 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 	s.seen[g] = inc
 	stored := Alert{IncidentID: inc.ID, Fingerprint: fp, Alertname: name, Labels: a.Labels, Annotations: a.Annotations,
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
-	if err := insertOccurrence(ctx, q, &stored, g.GroupKey, now); err != nil {
-		return 0, err
-	}
-	s.learned = append(s.learned, learned{fp: fp, id: stored.ID, incidentID: inc.ID, stored: startsAt, got: startsAt})
+	// Stored with the payload's other new alerts in one statement (see storeNew).
+	s.inserts = append(s.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey})
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}

@@ -242,7 +242,8 @@ type payloadState struct {
 	lines      lineBudget                   // which alerts get a timeline line of their own
 	late       []lateAlert                  // kept only when debug lines are wanted
 	debug      bool
-	learned    []learned // occurrences found firing or stored, known once committed
+	inserts    []newOccurrence // new occurrences not yet stored
+	learned    []learned       // occurrences found firing or stored, known once committed
 	resolvedFp []string  // fingerprints whose occurrence this payload resolved
 }
 
@@ -310,12 +311,15 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 	for i, a := range p.Alerts {
 		if a.Status == "firing" {
 			err = in.firing(ctx, q, s, a, fps[i])
-		} else {
+		} else if err = in.storeNew(ctx, q, s); err == nil { // a resolve must find what fired before it
 			err = in.resolved(ctx, q, s, a, fps[i])
 		}
 		if err != nil {
 			return Result{}, err
 		}
+	}
+	if err := in.storeNew(ctx, q, s); err != nil {
+		return Result{}, err
 	}
 	if err := in.writeSummaries(ctx, q, s); err != nil {
 		return Result{}, err
@@ -335,6 +339,23 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 		in.report(ctx, res, late)
 	})
 	return s.res, nil
+}
+
+// storeNew stores the new occurrences the payload has gathered so far, in one statement.
+func (in *Ingester) storeNew(ctx context.Context, q store.Querier, s *payloadState) error {
+	if len(s.inserts) == 0 {
+		return nil
+	}
+	ids, err := insertOccurrences(ctx, q, s.inserts, s.now)
+	if err != nil {
+		return err
+	}
+	for _, o := range s.inserts {
+		s.learned = append(s.learned, learned{fp: o.alert.Fingerprint, id: ids[o.alert.Fingerprint], incidentID: o.alert.IncidentID,
+			stored: o.alert.StartsAt, got: o.alert.StartsAt})
+	}
+	s.inserts = s.inserts[:0]
+	return nil
 }
 
 // report counts a committed payload's alerts by result and logs its late ones at debug
