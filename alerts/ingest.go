@@ -244,7 +244,7 @@ type payloadState struct {
 	debug      bool
 	inserts    []newOccurrence // new occurrences not yet stored
 	learned    []learned       // occurrences found firing or stored, known once committed
-	resolvedFp []string  // fingerprints whose occurrence this payload resolved
+	resolvedFp []string        // fingerprints whose occurrence this payload resolved
 }
 
 // lateAlert is an alert counted late, and why, for its debug line.
