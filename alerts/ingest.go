@@ -292,20 +292,21 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 			s.earliest[fps[i]] = start
 		}
 	}
-	// Most firing alerts are repeats (Alertmanager resends every repeat_interval): mark them
-	// all in one statement per chunk, and take the slow path only for the others.
+	// One read tells every firing alert's story: its occurrence still fires (a repeat the
+	// memory did not know), ended (a late delivery, or a new occurrence after it), or none
+	// exists (new). The grouping locks keep those of this payload's groups from changing
+	// until the commit.
 	var err error
-	if s.repeated, err = markRepeats(ctx, q, firing, now); err != nil {
+	if s.latest, err = latestOccurrences(ctx, q, firing); err != nil {
 		return Result{}, err
 	}
-	// The others: new occurrences or late deliveries, told apart by the latest occurrence.
-	var others []string
+	var ids []int64
 	for _, fp := range firing {
-		if _, ok := s.repeated[fp]; !ok {
-			others = append(others, fp)
+		if o, ok := s.latest[fp]; ok && o.Status == "firing" {
+			ids = append(ids, o.ID)
 		}
 	}
-	if s.latest, err = latestOccurrences(ctx, q, others); err != nil {
+	if s.repeated, err = markRepeats(ctx, q, ids, now); err != nil {
 		return Result{}, err
 	}
 	for i, a := range p.Alerts {

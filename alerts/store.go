@@ -40,17 +40,14 @@ type firingOccurrence struct {
 // repeatChunk bounds the fingerprints marked by one statement.
 const repeatChunk = 500
 
-// markRepeats moves last_seen_at of the firing occurrence of each fingerprint in fps (given
-// once each) and counts the repeat, in one statement per chunk. It returns, by fingerprint,
-// the occurrences it marked; the other fingerprints have no firing occurrence.
-func markRepeats(ctx context.Context, q store.Querier, fps []string, now time.Time) (map[string]firingOccurrence, error) {
-	out := make(map[string]firingOccurrence, len(fps))
-	for start := 0; start < len(fps); start += repeatChunk {
-		chunk := fps[start:min(start+repeatChunk, len(fps))]
-		// status = 'firing' in the statement lets both databases use the partial index of
-		// firing occurrences: one probe per fingerprint, however many resolved rows exist.
-		query, args := inList(q, `UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1
-			WHERE status = 'firing' AND fingerprint`, chunk, now)
+// markRepeats moves last_seen_at of the given firing occurrences and counts the repeat, in
+// one statement per chunk. It returns, by fingerprint, the occurrences it marked.
+func markRepeats(ctx context.Context, q store.Querier, ids []int64, now time.Time) (map[string]firingOccurrence, error) {
+	out := make(map[string]firingOccurrence, len(ids))
+	for start := 0; start < len(ids); start += repeatChunk {
+		chunk := ids[start:min(start+repeatChunk, len(ids))]
+		query, args := inList(q, `UPDATE alerts SET last_seen_at = ?, repeats = repeats + 1 WHERE status = 'firing' AND id`,
+			"bigint", chunk, now)
 		rows, err := q.QueryxContext(ctx, query+` RETURNING fingerprint, starts_at, incident_id, id`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("mark repeats: %w", err)
@@ -112,6 +109,7 @@ func markResolved(ctx context.Context, q store.Querier, fp string, endsAt, now t
 
 // occurrenceEnd is the latest occurrence of a fingerprint.
 type occurrenceEnd struct {
+	ID         int64
 	IncidentID int64
 	Status     string
 	StartsAt   time.Time
@@ -125,7 +123,7 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 	out := make(map[string]occurrenceEnd, len(fps))
 	for start := 0; start < len(fps); start += repeatChunk {
 		chunk := fps[start:min(start+repeatChunk, len(fps))]
-		query, args := inList(q, `SELECT fingerprint, incident_id, status, starts_at, ends_at FROM alerts WHERE fingerprint`, chunk)
+		query, args := inList(q, `SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts WHERE fingerprint`, "text", chunk)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
@@ -133,7 +131,7 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 		for rows.Next() {
 			var fp string
 			var o occurrenceEnd
-			if err := rows.Scan(&fp, &o.IncidentID, &o.Status, &o.StartsAt, &o.EndsAt); err != nil {
+			if err := rows.Scan(&o.ID, &fp, &o.IncidentID, &o.Status, &o.StartsAt, &o.EndsAt); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read alerts: %w", err)
 			}
@@ -158,19 +156,19 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 	return out, nil
 }
 
-// inList completes query, which ends in a column, with "is one of fps" and returns it bound
-// for q's database, args first. On PostgreSQL the list is one array parameter: a planner
-// given hundreds of separate parameters on a table that grew since its last ANALYZE (a
-// storm) may scan the table once per statement — a second for 250 fingerprints in 50,000
-// rows — where = ANY(array) keeps to the index.
-func inList(q store.Querier, query string, fps []string, args ...any) (string, []any) {
+// inList completes query, which ends in a column, with "is one of values" and returns it
+// bound for q's database, args first. On PostgreSQL the list is one array parameter of
+// sqlType: a planner given hundreds of separate parameters on a table that grew since its
+// last ANALYZE (a storm) may scan the table once per statement — a second for 250
+// fingerprints in 50,000 rows — where = ANY(array) keeps to the index.
+func inList[T any](q store.Querier, query, sqlType string, values []T, args ...any) (string, []any) {
 	if q.Rebind("?") == "$1" { // PostgreSQL
-		return q.Rebind(query + ` = ANY(?::text[])`), append(args, fps)
+		return q.Rebind(query + ` = ANY(?::` + sqlType + `[])`), append(args, values)
 	}
-	for _, fp := range fps {
-		args = append(args, fp)
+	for _, v := range values {
+		args = append(args, v)
 	}
-	return q.Rebind(query + ` IN (?` + strings.Repeat(", ?", len(fps)-1) + `)`), args
+	return q.Rebind(query + ` IN (?` + strings.Repeat(", ?", len(values)-1) + `)`), args
 }
 
 // newOccurrence is a firing occurrence to store, with the group key it arrived under.
