@@ -242,3 +242,10 @@ func (b *repeatBook) overlay(list []Alert) {
 		}
 	}
 }
+
+// unwritten is how many alert rows have repeats answered but not yet written.
+func (b *repeatBook) unwritten() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.pending)
+}

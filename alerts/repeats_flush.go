@@ -42,6 +42,10 @@ func (in *Ingester) RunFlusher(ctx context.Context) {
 	}
 }
 
+// UnwrittenRepeats is how many alerts have repeats answered from memory that the next flush
+// will write, for a gauge: a number that keeps growing means flushes are failing.
+func (in *Ingester) UnwrittenRepeats() int { return in.repeats.unwritten() }
+
 // Flush writes every repeat answered from memory so far through the group committer, a
 // chunk of rows per statement and per batch, so that a flush never holds up the webhooks
 // queued behind it for long. Counts it could not write stay for the next flush.

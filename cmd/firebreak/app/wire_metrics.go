@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"firebreak/incidents"
 	"firebreak/metrics"
 	"firebreak/outbox"
@@ -18,6 +20,10 @@ func wireMetrics(a *App, now func() time.Time) {
 	a.Metrics.OutboxKinds(kinds)
 	a.Registry.MustRegister(outbox.NewCollector(a.DB, kinds, now))
 	a.Incidents.OnChange(countIncidents(a.Metrics))
+	a.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "firebreak_alert_repeats_unwritten",
+		Help: "Alerts whose repeats were answered from memory and wait for the next flush (every 500 ms).",
+	}, func() float64 { return float64(a.Alerts.UnwrittenRepeats()) }))
 }
 
 // countIncidents is an incidents hook counting incidents opened (by alerts or declared) and
