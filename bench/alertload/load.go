@@ -1,336 +1,212 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"slices"
-	"strconv"
-	"sync"
-	"sync/atomic"
+	"runtime"
 	"time"
 
 	"firebreak/bench/alertload/mix"
+	"firebreak/bench/internal/alertsend"
+	"firebreak/bench/internal/serve"
 )
 
 // webhookPath is Firebreak's Alertmanager receiver.
 const webhookPath = "/api/v1/alerts/alertmanager"
 
-// answer is the part of Firebreak's webhook answer the benchmark adds up.
-type answer struct {
-	Received     int64 `json:"received"`
-	New          int64 `json:"new"`
-	Deduplicated int64 `json:"deduplicated"`
-	Resolved     int64 `json:"resolved"`
-}
-
-func (a *answer) add(o answer) {
-	a.Received += o.Received
-	a.New += o.New
-	a.Deduplicated += o.Deduplicated
-	a.Resolved += o.Resolved
-}
-
-// poster sends webhook bodies to one target the way Alertmanager does: POST, JSON, bearer
-// token, kept-alive connections.
-type poster struct {
-	client *http.Client
-	url    string
-	auth   string
-}
-
-func newPoster(base, token string, conns int) *poster {
-	tr := &http.Transport{Proxy: nil, MaxIdleConns: conns, MaxIdleConnsPerHost: conns, IdleConnTimeout: time.Minute,
-		DisableCompression: true}
-	p := &poster{client: &http.Client{Transport: tr, Timeout: 60 * time.Second}, url: base + webhookPath}
-	if token != "" {
-		p.auth = "Bearer " + token
-	}
-	return p
-}
-
-func (p *poster) close() { p.client.CloseIdleConnections() }
-
-// post sends body and reads the answer into resp (reused). It returns the status code, or
-// an error when no answer came.
-func (p *poster) post(ctx context.Context, body []byte, resp *bytes.Buffer) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Alertmanager/0.28.1")
-	if p.auth != "" {
-		req.Header.Set("Authorization", p.auth)
-	}
-	r, err := p.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	resp.Reset()
-	_, err = resp.ReadFrom(r.Body)
-	r.Body.Close()
-	if err != nil {
-		return 0, err
-	}
-	return r.StatusCode, nil
-}
-
-// postRetrying posts until a 200, retrying 5xx and transport errors (as Alertmanager does)
-// up to attempts times; a 4xx fails at once.
-func (p *poster) postRetrying(ctx context.Context, body []byte, resp *bytes.Buffer, attempts int) error {
-	var last error
-	for i := range attempts {
-		if i > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Duration(min(i, 10)) * 100 * time.Millisecond):
-			}
-		}
-		code, err := p.post(ctx, body, resp)
-		switch {
-		case err != nil:
-			last = err
-		case code == http.StatusOK:
-			return nil
-		case code >= 500:
-			last = fmt.Errorf("HTTP %d: %s", code, truncate(resp.String(), 200))
-		default:
-			return fmt.Errorf("HTTP %d: %s", code, truncate(resp.String(), 300))
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return fmt.Errorf("no 200 after %d attempts: %w", attempts, last)
-}
-
-// stats is what one measured load produced.
+// stats is what one measured load produced, and what is known of its server.
 type stats struct {
+	*alertsend.Stats
 	target    string
 	prefilled int64
-	elapsed   time.Duration
-	alerts    int64 // alerts in requests answered 200
-	requests  int64 // requests answered 200
-	latencies []time.Duration
-	errors    map[string]int64 // by HTTP status, or "no answer"
-	samples   []string         // a few distinct error messages
-	answered  answer           // what the server said it did (Firebreak only)
-	sent      mix.Counts
-	firing    int // firing alerts the generators know at the end
 
 	serverCPU, loadCPU time.Duration
 	hwm, measuredRSS   int64 // bytes; 0 for decode-only
 
 	prefillTook time.Duration
 	prefillErr  error
+
+	amCounted *amCounts // Alertmanager's own count of what it received, from its /metrics
 }
 
-func (s *stats) errorCount() int64 {
-	var n int64
-	for _, c := range s.errors {
-		n += c
+// runLoad measures the timed load: decode-only, Firebreak and, with -alertmanager,
+// Alertmanager, one after the other with the same traffic.
+func runLoad(ctx context.Context, o options, runID string, stdout, stderr io.Writer) error {
+	fmt.Fprintf(stdout, "alert ingestion: %d senders × %d alerts a request (%s), %d groups, %d firing alerts warmed up, %s per target, %d CPUs, %s/%s\n",
+		o.senders, o.perRequest, o.describe(), o.groups, o.groups*o.warmPerGroup, o.duration, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+
+	// (a) The floor: the same load against a handler that only decodes.
+	fmt.Fprintf(stderr, "alertload: decode-only: %d senders for %s\n", o.senders, o.duration)
+	base, err := measureDecodeOnly(ctx, o, runID)
+	if err != nil {
+		return fmt.Errorf("decode-only: %w", err)
 	}
-	return n
-}
-
-func (s *stats) perSecond(n int64) float64 {
-	if s.elapsed <= 0 {
-		return 0
+	// (b–d) Firebreak itself.
+	fb, fbErr := measureFirebreak(ctx, o, runID, stderr)
+	// (e) Alertmanager, with the same alerts.
+	var am *stats
+	var amErr error
+	if o.alertmanager != "" && ctx.Err() == nil {
+		am, amErr = measureAlertmanager(ctx, o, runID, stderr)
 	}
-	return float64(n) / s.elapsed.Seconds()
-}
-
-func (s *stats) percentile(p float64) time.Duration {
-	if len(s.latencies) == 0 {
-		return 0
+	results := []*stats{base}
+	for _, r := range []*stats{fb, am} {
+		if r != nil {
+			results = append(results, r)
+		}
 	}
-	i := int(float64(len(s.latencies))*p+0.5) - 1
-	return s.latencies[min(max(i, 0), len(s.latencies)-1)]
+	printTable(stdout, results)
+	if fb != nil {
+		printNotes(stdout, o, base, fb, am)
+	}
+	if am != nil && fb == nil {
+		printAlertmanagerNotes(stdout, am)
+	}
+	if amErr != nil {
+		fmt.Fprintf(stdout, "FAILED alertmanager: %v\n", amErr)
+	}
+	return errors.Join(fbErr, amErr)
 }
 
-// newGenerators makes one generator per sender, each owning its share of the groups.
-func newGenerators(o options, run string) ([]*mix.Generator, error) {
+func measureDecodeOnly(ctx context.Context, o options, runID string) (*stats, error) {
+	d, err := startDecodeOnly()
+	if err != nil {
+		return nil, err
+	}
+	defer d.stop()
+	p := alertsend.NewPoster(d.base+webhookPath, "", o.senders)
+	defer p.Close()
+	gens, err := newGenerators(o, runID+"d", mix.Webhook)
+	if err != nil {
+		return nil, err
+	}
+	if err := alertsend.Warmup(ctx, p, gens, o.warmPerGroup); err != nil {
+		return nil, err
+	}
+	cpu0 := serve.SelfCPUTime()
+	st := &stats{Stats: alertsend.MeasureFor(ctx, p, gens, o.duration, false), target: "decode-only"}
+	st.loadCPU = serve.SelfCPUTime() - cpu0
+	return st, nil
+}
+
+// measureFirebreak starts `firebreak serve`, prefills, warms up and measures it.
+func measureFirebreak(ctx context.Context, o options, runID string, stderr io.Writer) (st *stats, err error) {
+	dir, removeDir, err := childDir(o, "firebreak-"+o.db, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer removeDir()
+	dbURL, dropSchema, err := serve.DatabaseURL(ctx, o.db, dir, o.pgURL, stderr, "alertload")
+	if err != nil {
+		return nil, err
+	}
+	defer dropSchema()
+	fmt.Fprintf(stderr, "alertload: firebreak-%s: starting firebreak serve\n", o.db)
+	c, err := serve.Start(ctx, serve.Options{Bin: o.bin, Dir: dir, DBURL: dbURL, SampleRSS: true})
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := c.Stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		if st != nil {
+			st.hwm = c.PeakRSS()
+		}
+	}()
+	p := alertsend.NewPoster(c.Base+webhookPath, c.Token, max(o.senders, o.prefillSenders))
+	defer p.Close()
+
+	var stored int64
+	var took time.Duration
+	var perr error
+	if o.prefill > 0 {
+		fmt.Fprintf(stderr, "alertload: firebreak-%s: prefill of %d alerts (fired, then resolved; %d senders, 100 a request, %d groups)\n",
+			o.db, o.prefill, o.prefillSenders, o.prefillGroups)
+		stored, took, perr = prefill(ctx, p, o, runID, stderr)
+		fmt.Fprintf(stderr, "alertload: firebreak-%s: prefill stored %d alerts in %s (%.0f alerts/s)\n",
+			o.db, stored, took.Round(time.Millisecond), float64(stored)/took.Seconds())
+		if perr != nil {
+			fmt.Fprintf(stderr, "alertload: firebreak-%s: %v; measuring with what was stored\n", o.db, perr)
+		}
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
+	gens, err := newGenerators(o, runID, mix.Webhook)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "alertload: firebreak-%s: warm-up of %d firing alerts\n", o.db, o.groups*o.warmPerGroup)
+	if err := alertsend.Warmup(ctx, p, gens, o.warmPerGroup); err != nil {
+		return nil, c.RunError(err)
+	}
+	fmt.Fprintf(stderr, "alertload: firebreak-%s: %d senders for %s\n", o.db, o.senders, o.duration)
+	c.ResetRSS() // the sampled RSS covers the measured load only, not the prefill or warm-up
+	srv0, self0 := c.CPUTime(), serve.SelfCPUTime()
+	st = &stats{Stats: alertsend.MeasureFor(ctx, p, gens, o.duration, true), target: "firebreak-" + o.db}
+	st.serverCPU, st.loadCPU = c.CPUTime()-srv0, serve.SelfCPUTime()-self0
+	st.measuredRSS = c.SampledRSS()
+	st.prefilled, st.prefillTook, st.prefillErr = stored, took, perr
+	return st, nil
+}
+
+// measureAlertmanager starts Alertmanager, warms it up and measures it with the alerts
+// Firebreak got (same generators, same seeds), as postable alerts on /api/v2/alerts.
+func measureAlertmanager(ctx context.Context, o options, runID string, stderr io.Writer) (st *stats, err error) {
+	dir, removeDir, err := childDir(o, "alertmanager", stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer removeDir()
+	fmt.Fprintf(stderr, "alertload: alertmanager: starting %s\n", o.alertmanager)
+	am, err := startAlertmanager(ctx, o.alertmanager, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := am.stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		if st != nil {
+			st.hwm = am.peakRSS
+		}
+	}()
+	p := alertsend.NewPoster(am.base+alertmanagerAlertsPath, "", o.senders)
+	defer p.Close()
+	gens, err := newGenerators(o, runID, mix.PostableAlerts)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(stderr, "alertload: alertmanager: warm-up of %d firing alerts\n", o.groups*o.warmPerGroup)
+	if err := alertsend.Warmup(ctx, p, gens, o.warmPerGroup); err != nil {
+		return nil, am.runError(err)
+	}
+	fmt.Fprintf(stderr, "alertload: alertmanager: %d senders for %s\n", o.senders, o.duration)
+	srv0, self0 := am.cpuTime(), serve.SelfCPUTime()
+	st = &stats{Stats: alertsend.MeasureFor(ctx, p, gens, o.duration, false), target: "alertmanager"}
+	st.serverCPU, st.loadCPU = am.cpuTime()-srv0, serve.SelfCPUTime()-self0
+	if n, err := am.counted(ctx); err == nil {
+		st.amCounted = &n
+	} else {
+		fmt.Fprintf(stderr, "alertload: alertmanager: %v\n", err)
+	}
+	return st, nil
+}
+
+// newGenerators makes one generator per sender, each owning its share of the groups, the
+// same alerts whatever the format.
+func newGenerators(o options, run string, f mix.Format) ([]*mix.Generator, error) {
 	gens := make([]*mix.Generator, o.senders)
 	for i := range gens {
 		g, err := mix.NewGenerator(mix.Config{Run: run, Groups: mix.Partition(o.groups, o.senders, i),
-			PerRequest: o.perRequest, Mix: mix.Default, Seed: uint64(i + 1)})
+			PerRequest: o.perRequest, Mix: o.mix, Format: f, Seed: uint64(i + 1)})
 		if err != nil {
 			return nil, err
 		}
 		gens[i] = g
 	}
 	return gens, nil
-}
-
-// warmup sends every generator's warm-up alerts (firing, 100 a request), one goroutine per
-// generator.
-func warmup(ctx context.Context, p *poster, gens []*mix.Generator, perGroup int) error {
-	errs := make([]error, len(gens))
-	var wg sync.WaitGroup
-	for i, g := range gens {
-		wg.Go(func() {
-			var resp bytes.Buffer
-			errs[i] = g.Warmup(perGroup, 100, func(body []byte, _ mix.Batch) error {
-				return p.postRetrying(ctx, body, &resp, 20)
-			})
-		})
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("warm-up: %w", err)
-	}
-	return nil
-}
-
-// measure runs the senders against p for d: each builds its next payload, posts it and
-// waits for the answer, until the time is up (a request in flight then completes).
-func measure(ctx context.Context, p *poster, gens []*mix.Generator, d time.Duration, parseAnswers bool) *stats {
-	type senderStats struct {
-		alerts, requests int64
-		lat              []time.Duration
-		errs             map[string]int64
-		samples          []string
-		ans              answer
-	}
-	per := make([]senderStats, len(gens))
-	rctx, cancel := context.WithTimeout(ctx, d+70*time.Second) // a request in flight may take the client's timeout
-	defer cancel()
-	start := time.Now()
-	end := start.Add(d)
-	var wg sync.WaitGroup
-	for i, g := range gens {
-		wg.Go(func() {
-			s := &per[i]
-			s.lat = make([]time.Duration, 0, 1<<14)
-			s.errs = map[string]int64{}
-			var resp bytes.Buffer
-			for time.Now().Before(end) && rctx.Err() == nil {
-				body, b := g.Next()
-				t0 := time.Now()
-				code, err := p.post(rctx, body, &resp)
-				lat := time.Since(t0)
-				if err == nil && code == http.StatusOK {
-					s.alerts += int64(b.Len())
-					s.requests++
-					s.lat = append(s.lat, lat)
-					if parseAnswers {
-						var a answer
-						if json.Unmarshal(resp.Bytes(), &a) == nil {
-							s.ans.add(a)
-						}
-					}
-					continue
-				}
-				key, msg := "no answer", ""
-				if err != nil {
-					msg = err.Error()
-				} else {
-					key, msg = strconv.Itoa(code), truncate(resp.String(), 200)
-				}
-				s.errs[key]++
-				if len(s.samples) < 5 && !slices.Contains(s.samples, key+": "+msg) {
-					s.samples = append(s.samples, key+": "+msg)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	st := &stats{elapsed: time.Since(start), errors: map[string]int64{}}
-	for i := range per {
-		s := &per[i]
-		st.alerts += s.alerts
-		st.requests += s.requests
-		st.latencies = append(st.latencies, s.lat...)
-		for k, v := range s.errs {
-			st.errors[k] += v
-		}
-		for _, m := range s.samples {
-			if len(st.samples) < 5 && !slices.Contains(st.samples, m) {
-				st.samples = append(st.samples, m)
-			}
-		}
-		st.answered.add(s.ans)
-		st.sent = st.sent.Add(gens[i].Counts())
-		st.firing += gens[i].Firing()
-	}
-	slices.Sort(st.latencies)
-	return st
-}
-
-// prefill stores o.prefill alerts through the webhook before the measurement: each chunk
-// of 100 new alerts is posted firing, then resolved. It returns how many alerts the server
-// counted as new, and stops early (with an error) at o.prefillTimeout.
-func prefill(ctx context.Context, p *poster, o options, run string, progress io.Writer) (int64, time.Duration, error) {
-	pf := mix.NewPrefill(run, o.prefill, 100, o.prefillGroups, nil)
-	chunks := pf.Chunks()
-	pctx, cancel := context.WithTimeout(ctx, o.prefillTimeout)
-	defer cancel()
-	var next, stored atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	start := time.Now()
-	done := make(chan struct{})
-	go func() { // progress, so a long prefill is not silent
-		t := time.NewTicker(15 * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				n := stored.Load()
-				el := time.Since(start)
-				fmt.Fprintf(progress, "alertload: prefill: %d of %d alerts stored after %s (%.0f alerts/s)\n",
-					n, o.prefill, el.Round(time.Second), float64(n)/el.Seconds())
-			}
-		}
-	}()
-	var wg sync.WaitGroup
-	for range o.prefillSenders {
-		wg.Go(func() {
-			var firing, resolved []byte
-			var resp bytes.Buffer
-			for pctx.Err() == nil {
-				k := int(next.Add(1) - 1)
-				if k >= chunks {
-					return
-				}
-				var n int
-				firing, resolved, n = pf.Render(k, firing[:0], resolved[:0])
-				err := p.postRetrying(pctx, firing, &resp, 50)
-				if err == nil {
-					var a answer
-					if json.Unmarshal(resp.Bytes(), &a) == nil {
-						stored.Add(a.New)
-					}
-					err = p.postRetrying(pctx, resolved, &resp, 50)
-				}
-				if err != nil {
-					errOnce.Do(func() { firstErr = fmt.Errorf("prefill chunk %d (%d alerts): %w", k, n, err) })
-					cancel()
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(done)
-	took := time.Since(start)
-	if errors.Is(pctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
-		firstErr = fmt.Errorf("prefill stopped by -prefill-timeout %s", o.prefillTimeout)
-	}
-	return stored.Load(), took, firstErr
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/bench/alertload/mix"
 	"firebreak/bench/internal/pgschema"
 	"firebreak/store/storetest"
 )
@@ -23,14 +24,14 @@ func TestDecodeOnlyShortRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.errorCount() != 0 {
-		t.Fatalf("decode-only answered errors: %v %v", st.errors, st.samples)
+	if st.ErrorCount() != 0 {
+		t.Fatalf("decode-only answered errors: %v %v", st.Errors, st.Samples)
 	}
-	if st.requests == 0 || st.alerts != st.requests*10 || int64(len(st.latencies)) != st.requests {
-		t.Fatalf("requests %d, alerts %d, latencies %d: want alerts = 10 × requests = latencies × 10", st.requests, st.alerts, len(st.latencies))
+	if st.Requests == 0 || st.Alerts != st.Requests*10 || int64(len(st.Latencies)) != st.Requests {
+		t.Fatalf("requests %d, alerts %d, latencies %d: want alerts = 10 × requests = latencies × 10", st.Requests, st.Alerts, len(st.Latencies))
 	}
-	if st.sent.Alerts < st.alerts || st.elapsed < 300*time.Millisecond {
-		t.Fatalf("sent %d alerts, acknowledged %d, in %s", st.sent.Alerts, st.alerts, st.elapsed)
+	if st.Sent.Alerts < st.Alerts || st.Elapsed < 300*time.Millisecond {
+		t.Fatalf("sent %d alerts, acknowledged %d, in %s", st.Sent.Alerts, st.Alerts, st.Elapsed)
 	}
 }
 
@@ -42,6 +43,11 @@ func TestParseFlagsRefusesNonsense(t *testing.T) {
 		{"-duration", "11m"},
 		{"-per-request", "20", "-warm", "10"},
 		{"-prefill", "-1"},
+		{"-mix", "chaos"},
+		{"-storm", "100", "-storm-groups", "200"},
+		{"-storm", "1000", "-prefill", "10"},
+		{"-alertmanager", "/nonexistent/alertmanager"},
+		{"-db", "postgres", "-twins", "-storm", "1000"},
 		{"extra"},
 	} {
 		if _, err := parseFlags(args, io.Discard); err == nil {
@@ -52,8 +58,12 @@ func TestParseFlagsRefusesNonsense(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.senders != 16 || o.perRequest != 10 || o.duration != 10*time.Second || o.groups != 200 || o.prefill != 0 || o.db != "sqlite" {
+	if o.senders != 16 || o.perRequest != 10 || o.duration != 10*time.Second || o.groups != 200 || o.prefill != 0 || o.db != "sqlite" ||
+		o.mix != mix.Default || o.storm != 0 || o.stormGroups != 200 || o.alertmanager != "" {
 		t.Fatalf("defaults are not the issue's: %+v", o)
+	}
+	if o, err := parseFlags([]string{"-mix", "new"}, io.Discard); err != nil || o.mix != mix.AllNew || o.label() != "sqlite-new" {
+		t.Fatalf("-mix new: %+v, %v", o, err)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,7 +93,7 @@ func TestReceiverChecksSignatures(t *testing.T) {
 func TestParseFlagsBounds(t *testing.T) {
 	for _, args := range [][]string{
 		{"-incidents", "0"}, {"-incidents", "100000"}, {"-concurrency", "0"}, {"-concurrency", "1000"},
-		{"-db", "mysql"}, {"-db", "both"}, {"-wait", "0s"}, {"-wait", "2h"}, {"-timeout", "0s"}, {"extra"},
+		{"-db", "mysql"}, {"-db", "both"}, {"-background-senders", "-1"}, {"-background-senders", "1000"}, {"-wait", "0s"}, {"-wait", "2h"}, {"-timeout", "0s"}, {"extra"},
 	} {
 		if _, err := parseFlags(args, &bytes.Buffer{}); err == nil {
 			t.Errorf("parseFlags(%q) accepted it", args)
@@ -102,7 +103,71 @@ func TestParseFlagsBounds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.db != "sqlite" || o.incidents != 200 || o.concurrency != 1 || o.wait != 10*time.Second {
+	if o.db != "sqlite" || o.incidents != 200 || o.concurrency != 1 || o.wait != 10*time.Second || o.backgroundSenders != 0 {
 		t.Errorf("defaults: %s, %d incidents, concurrency %d, wait %s; want sqlite, 200, 1, 10s", o.db, o.incidents, o.concurrency, o.wait)
+	}
+}
+
+// TestBackgroundMixSQLite measures five incidents while two senders post the alert mix to
+// the same server: every hook call still arrives, the background traffic was answered
+// (new + deduplicated + resolved = the alerts it got 200s for) and the figures say so.
+func TestBackgroundMixSQLite(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	var log bytes.Buffer
+	o, err := parseFlags([]string{"-db", "sqlite", "-incidents", "5", "-background-senders", "2", "-timeout", "2m"}, &log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.bin, err = serve.Build(ctx, t.TempDir(), "rollbacklatency", &log); err != nil {
+		t.Fatalf("%v\n%s", err, log.String())
+	}
+	r, err := measure(ctx, o)
+	if err != nil {
+		t.Fatalf("measure: %v\n%s", err, log.String())
+	}
+	if err := r.problem(); err != nil {
+		t.Errorf("run had problems: %v; samples %q", err, r.samples)
+	}
+	bg := r.background
+	if bg == nil || bg.Alerts == 0 || bg.ErrorCount() != 0 {
+		t.Fatalf("background traffic: %+v", bg)
+	}
+	if a := bg.Answered; a.Received != bg.Alerts || a.New+a.Deduplicated+a.Resolved != bg.Alerts || a.Deduplicated == 0 {
+		t.Errorf("background answers %+v do not add up to the %d alerts answered 200 (with repeats among them)", a, bg.Alerts)
+	}
+	if len(r.total) != 5 {
+		t.Errorf("%d of 5 hook calls arrived beside the background traffic", len(r.total))
+	}
+	var out bytes.Buffer
+	printResult(&out, o, r)
+	for _, want := range []string{"background alert mix (2 senders", "summary rollback-sqlite-background: alert → hook p50", "with the alert mix at full speed"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("printed figures lack %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestBackgroundServicesAreNotMeasured checks that no group of the background traffic is
+// on a measured service: an alert of it would open the measured service's incident before
+// its deploy, and the rollback would never come.
+func TestBackgroundServicesAreNotMeasured(t *testing.T) {
+	gens, err := backgroundGenerators(16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := 0
+	for _, g := range gens {
+		for _, key := range g.GroupKeys() {
+			keys++
+			for i := range maxIncidents {
+				if strings.Contains(key, fmt.Sprintf("service=%q", serviceName(i))) {
+					t.Fatalf("background group %s is on measured service %s", key, serviceName(i))
+				}
+			}
+		}
+	}
+	if keys != backgroundGroups {
+		t.Fatalf("%d background groups, want %d", keys, backgroundGroups)
 	}
 }

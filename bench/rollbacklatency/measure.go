@@ -20,6 +20,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"firebreak/bench/internal/alertsend"
 	"firebreak/bench/internal/flow"
 	"firebreak/bench/internal/serve"
 )
@@ -51,6 +52,7 @@ type result struct {
 	recv        stats
 	deployPhase time.Duration
 	alertPhase  time.Duration
+	background  *alertsend.Stats // the alert mix run beside the measurement, or nil
 }
 
 // problem is the run's failure for scripts: anything but one correct call per incident.
@@ -64,6 +66,9 @@ func (r *result) problem() error {
 	}
 	if r.wrongBodies > 0 {
 		msgs = append(msgs, fmt.Sprintf("%d hook calls had a wrong body", r.wrongBodies))
+	}
+	if bg := r.background; bg != nil && bg.ErrorCount() > 0 {
+		msgs = append(msgs, fmt.Sprintf("%d background alert requests failed", bg.ErrorCount()))
 	}
 	if r.recv.duplicates > 0 || r.recv.rejected > 0 || r.recv.unexpected > 0 {
 		msgs = append(msgs, fmt.Sprintf("hook calls: %d duplicate, %d refused, %d unexpected", r.recv.duplicates, r.recv.rejected, r.recv.unexpected))
@@ -110,7 +115,19 @@ func measure(ctx context.Context, o options) (*result, error) {
 	if err != nil {
 		return nil, err
 	}
+	var bg *background
+	if o.backgroundSenders > 0 {
+		bgCtx, cancelBg := srv.WatchExit(ctx)
+		defer cancelBg()
+		if bg, err = startBackground(bgCtx, srv, o, o.logOutput); err != nil {
+			return nil, errors.Join(srv.RunError(err), srv.Stop())
+		}
+	}
 	r, runErr := load(ctx, srv, rc, o)
+	var bgStats *alertsend.Stats
+	if bg != nil {
+		bgStats = bg.stopBackground()
+	}
 	stopErr := srv.Stop()
 	if runErr != nil {
 		return nil, errors.Join(runErr, stopErr)
@@ -118,6 +135,7 @@ func measure(ctx context.Context, o options) (*result, error) {
 	if stopErr != nil {
 		return nil, stopErr
 	}
+	r.background = bgStats
 	return r, nil
 }
 

@@ -1,6 +1,9 @@
 // Package mix generates the Alertmanager webhook traffic of Firebreak's ingestion benchmark:
 // version-4 payloads of a fixed number of alerts, each alert a repeat of one already firing,
-// a new alert, or the resolution of one firing, in fixed proportions (85/10/5 by default).
+// a new alert, or the resolution of one firing, in fixed proportions (85/10/5 by default, or
+// all new). The same batches render as Alertmanager's own API v2 postable alerts too, so
+// that Alertmanager can be measured with the identical alerts, and a Storm is every alert
+// new, one notification per group.
 //
 // A Generator owns a set of Alertmanager groups and keeps their firing alerts, the way one
 // Alertmanager sends one group's notifications one after another. Give each concurrent
@@ -11,7 +14,6 @@
 package mix
 
 import (
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -29,6 +31,14 @@ type Mix struct {
 
 // Default is the issue's mix: 85 % repeats, 10 % new alerts, 5 % resolves.
 var Default = Mix{Repeat: 85, New: 10, Resolve: 5}
+
+// AllNew is traffic of new alerts only: every alert a new fingerprint, none repeated or
+// resolved, the worst case for a store.
+var AllNew = Mix{New: 100}
+
+// refersToFiring says whether the mix repeats or resolves firing alerts, so the generator
+// must remember them.
+func (m Mix) refersToFiring() bool { return m.Repeat > 0 || m.Resolve > 0 }
 
 // Validate checks the percentages.
 func (m Mix) Validate() error {
@@ -84,8 +94,11 @@ type alert struct {
 	// frag is its JSON object minus status and endsAt, without braces:
 	// "labels":{…},"annotations":{…},"startsAt":"…","generatorURL":"…","fingerprint":"…"
 	frag []byte
-	tmpl template.Alert // the same, as Alertmanager's Go type (status and endsAt unset)
-	mark uint64         // the last payload that used it, so no payload names it twice
+	// postable is the length of frag without its fingerprint: what Alertmanager's API v2
+	// takes of the alert, but for endsAt.
+	postable int
+	tmpl     template.Alert // the same, as Alertmanager's Go type (status and endsAt unset)
+	mark     uint64         // the last payload that used it, so no payload names it twice
 }
 
 // group is one Alertmanager group: one group key, alerts that share their labels but
@@ -97,6 +110,7 @@ type group struct {
 	tail                        []byte // "groupLabels":…,"truncatedAlerts":0}
 	groupLabels, commonLabels   template.KV
 	firing                      []*alert
+	untracked                   int // new alerts of a mix that never refers back to them, not kept in firing
 	next                        int // instances created so far
 }
 
@@ -142,8 +156,14 @@ type Config struct {
 	PerRequest int
 	// Mix is the share of each kind; zero means Default.
 	Mix Mix
+	// Format is what Next and Warmup render: Webhook (the zero value) or PostableAlerts.
+	// With the same Seed, two generators of different formats pick the same alerts.
+	Format Format
 	// Seed seeds the generator's random choices.
 	Seed uint64
+	// Prefix, when set, starts the names of the generator's groups and services, to keep
+	// them apart from other traffic on the same server (svc-012 becomes <Prefix>svc-012).
+	Prefix string
 	// Now is the clock for startsAt and endsAt; nil means time.Now.
 	Now func() time.Time
 }
@@ -179,7 +199,7 @@ func NewGenerator(cfg Config) (*Generator, error) {
 	}
 	g := &Generator{cfg: cfg, rng: rand.New(rand.NewPCG(cfg.Seed, 0x9e3779b97f4a7c15))}
 	for _, i := range cfg.Groups {
-		g.groups = append(g.groups, newGroup("", i, cfg.Run))
+		g.groups = append(g.groups, newGroup(cfg.Prefix, i, cfg.Run))
 	}
 	return g, nil
 }
@@ -251,34 +271,12 @@ func makeAlert(g *group, instance string, startsAt time.Time) *alert {
 	f = startsAt.AppendFormat(f, timeLayout)
 	f = append(f, `","generatorURL":`...)
 	f = appendString(f, gen)
+	postable := len(f)
 	f = append(f, `,"fingerprint":"`...)
 	f = append(f, fp...)
 	f = append(f, '"')
-	return &alert{frag: f, tmpl: template.Alert{Labels: labels, Annotations: annots, StartsAt: startsAt,
+	return &alert{frag: f, postable: postable, tmpl: template.Alert{Labels: labels, Annotations: annots, StartsAt: startsAt,
 		GeneratorURL: gen, Fingerprint: fp}}
-}
-
-// appendKV appends a label map as JSON, keys sorted as Alertmanager sends them.
-func appendKV(b []byte, kv template.KV) []byte {
-	b = append(b, '{')
-	for i, p := range kv.SortedPairs() {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, p.Name)
-		b = append(b, ':')
-		b = appendString(b, p.Value)
-	}
-	return append(b, '}')
-}
-
-// appendString appends s as a JSON string.
-func appendString(b []byte, s string) []byte {
-	q, err := json.Marshal(s)
-	if err != nil {
-		panic(err) // a Go string always marshals
-	}
-	return append(b, q...)
 }
 
 // Warmup creates perGroup firing alerts in each group and hands them out as payloads of at
@@ -350,7 +348,11 @@ func (g *Generator) NextBatch() Batch {
 		}
 		if kind == New {
 			a = newAlert(gr, now)
-			gr.firing = append(gr.firing, a)
+			if m.refersToFiring() {
+				gr.firing = append(gr.firing, a)
+			} else {
+				gr.untracked++ // all new: keeping every alert would only grow the load program
+			}
 		}
 		a.mark = g.seq
 		g.picks = append(g.picks, pick{a: a, kind: kind})
@@ -388,39 +390,6 @@ func (g *Generator) pickFiring(gr *group) int {
 	return -1
 }
 
-// render writes the batch as Alertmanager's webhook JSON into the generator's buffer.
-func (g *Generator) render(b Batch) []byte {
-	buf := g.buf[:0]
-	status := "resolved"
-	for _, p := range b.picks {
-		if p.kind != Resolve {
-			status = "firing"
-			break
-		}
-	}
-	buf = append(buf, `{"receiver":"firebreak","status":"`...)
-	buf = append(buf, status...)
-	buf = append(buf, `","alerts":[`...)
-	for i, p := range b.picks {
-		if i > 0 {
-			buf = append(buf, ',')
-		}
-		if p.kind == Resolve {
-			buf = append(buf, `{"status":"resolved","endsAt":"`...)
-			buf = b.ends.AppendFormat(buf, timeLayout)
-			buf = append(buf, `",`...)
-		} else {
-			buf = append(buf, `{"status":"firing","endsAt":`+zeroTime+`,`...)
-		}
-		buf = append(buf, p.a.frag...)
-		buf = append(buf, '}')
-	}
-	buf = append(buf, "],"...)
-	buf = append(buf, b.g.tail...)
-	g.buf = buf
-	return buf
-}
-
 // Payload is the batch as the Go value alerts.Decode would return for its JSON, for
 // calling the ingester without HTTP and JSON.
 func (b Batch) Payload() alerts.Payload {
@@ -453,7 +422,7 @@ func (g *Generator) Counts() Counts { return g.counts }
 func (g *Generator) Firing() int {
 	n := 0
 	for _, gr := range g.groups {
-		n += len(gr.firing)
+		n += len(gr.firing) + gr.untracked
 	}
 	return n
 }
@@ -465,54 +434,4 @@ func (g *Generator) GroupKeys() []string {
 		out[i] = gr.key
 	}
 	return out
-}
-
-// Prefill renders the traffic that fills the database before a measurement: chunks of
-// PerRequest new alerts with unique fingerprints, each sent firing and then resolved, spread
-// over Groups group keys (and as many services) so that the incidents stay as many as the
-// groups: a group's incident resolves when its chunk resolves and the next chunk of the group
-// reopens it. Its groups are named apart from the measured traffic's. Safe for concurrent use.
-type Prefill struct {
-	run        string
-	groups     []*group
-	perRequest int
-	total      int
-	now        func() time.Time
-}
-
-// NewPrefill prepares total alerts in chunks of perRequest over groups groups.
-func NewPrefill(run string, total, perRequest, groups int, now func() time.Time) *Prefill {
-	if now == nil {
-		now = time.Now
-	}
-	p := &Prefill{run: run, perRequest: max(perRequest, 1), total: total, now: now}
-	for i := range max(groups, 1) {
-		p.groups = append(p.groups, newGroup("pf-", i, run))
-	}
-	return p
-}
-
-// Chunks is the number of chunks.
-func (p *Prefill) Chunks() int { return (p.total + p.perRequest - 1) / p.perRequest }
-
-// Render writes chunk k as a firing payload into firing and the same alerts resolved into
-// resolved (both reused from the caller), and returns them with the number of alerts.
-func (p *Prefill) Render(k int, firing, resolved []byte) ([]byte, []byte, int) {
-	gr := p.groups[k%len(p.groups)]
-	n := min(p.perRequest, p.total-k*p.perRequest)
-	now := p.now()
-	picks := make([]pick, n)
-	for i := range picks {
-		a := makeAlert(gr, fmt.Sprintf("%s-pf%d-%d.%s.svc:9100", gr.service, k, i, gr.name), now.Add(-time.Minute))
-		picks[i] = pick{a: a, kind: New}
-	}
-	var r Generator
-	r.buf = firing
-	firing = r.render(Batch{g: gr, picks: picks})
-	for i := range picks {
-		picks[i].kind = Resolve
-	}
-	r.buf = resolved
-	resolved = r.render(Batch{g: gr, picks: picks, ends: now.UTC().Truncate(time.Millisecond)})
-	return firing, resolved, n
 }

@@ -11,13 +11,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,7 +76,7 @@ type Child struct {
 // waits until it is ready and reads the admin token it generated. On error the child is
 // stopped and the error carries the end of its log.
 func Start(ctx context.Context, o Options) (*Child, error) {
-	addr, err := freeLoopbackAddr()
+	addr, err := FreeLoopbackAddr()
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +225,7 @@ func (c *Child) sampleRSS() {
 	t := time.NewTicker(RSSEvery)
 	defer t.Stop()
 	for {
-		if st, err := procStatus(c.PID()); err == nil {
+		if st, err := ProcStatus(c.PID()); err == nil {
 			c.rssMu.Lock()
 			c.maxRSS = max(c.maxRSS, st["VmRSS"])
 			c.rssMu.Unlock()
@@ -277,7 +275,7 @@ func (c *Child) stop() error {
 	}
 	close(c.stopSampling)
 	c.sampled.Wait()
-	if st, err := procStatus(c.PID()); err == nil {
+	if st, err := ProcStatus(c.PID()); err == nil {
 		c.hwm = st["VmHWM"]
 	}
 	if err := c.cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
@@ -308,67 +306,6 @@ func (c *Child) LogTail() string {
 	return "server log (" + c.LogPath + "), last lines:\n" + string(b)
 }
 
-// CPUTime is the CPU time (user + system) the child has used so far, from
-// /proc/<pid>/stat; 0 where /proc is missing. It assumes USER_HZ = 100, as on every Linux
-// architecture Go supports.
-func (c *Child) CPUTime() time.Duration {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(c.PID()) + "/stat")
-	if err != nil {
-		return 0
-	}
-	// The command name (field 2) is in parentheses and may hold spaces; count after it.
-	_, rest, ok := strings.Cut(string(b), ") ")
-	if !ok {
-		return 0
-	}
-	f := strings.Fields(rest) // f[0] is field 3 (state): utime is field 14, stime 15
-	if len(f) < 13 {
-		return 0
-	}
-	utime, err1 := strconv.ParseInt(f[11], 10, 64)
-	stime, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0
-	}
-	return time.Duration(utime+stime) * (time.Second / 100)
-}
-
-// SelfCPUTime is the CPU time (user + system) this process has used so far.
-func SelfCPUTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// procStatus reads the kB fields of /proc/<pid>/status, in bytes.
-func procStatus(pid int) (map[string]int64, error) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int64)
-	for _, line := range strings.Split(string(b), "\n") {
-		name, rest, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		if f := strings.Fields(rest); len(f) == 2 && f[1] == "kB" {
-			if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-				out[name] = n << 10
-			}
-		}
-	}
-	return out, nil
-}
-
-// freeLoopbackAddr asks the kernel for a free port on 127.0.0.1.
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("find a free loopback port: %w", err)
-	}
-	addr := ln.Addr().String()
-	return addr, ln.Close()
-}
+// CPUTime is the CPU time (user + system) the child has used so far; 0 where /proc is
+// missing.
+func (c *Child) CPUTime() time.Duration { return ProcCPUTime(c.PID()) }

@@ -14,7 +14,7 @@ import (
 // TestProcStatusOfSelf reads this test process's own /proc/<pid>/status: the fields the
 // load programs use are there, in bytes.
 func TestProcStatusOfSelf(t *testing.T) {
-	st, err := procStatus(os.Getpid())
+	st, err := ProcStatus(os.Getpid())
 	if err != nil {
 		t.Fatalf("read /proc/self/status (the benchmarks sample RSS there; Linux only): %v", err)
 	}
