@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	gojson "github.com/goccy/go-json"
 	"github.com/prometheus/alertmanager/template"
 	"github.com/prometheus/common/model"
 
@@ -40,17 +41,34 @@ func Decode(body []byte) (Payload, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return p, fmt.Errorf("%w: the body is empty", ErrInvalid)
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
-		return Payload{}, fmt.Errorf("%w: %s", ErrInvalid, describe(err))
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Payload{}, fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+	// go-json decodes as encoding/json does, about three times as fast and in half the memory
+	// (BenchmarkDecode); FuzzDecodeMatchesEncodingJSON holds it to the same result. A body it
+	// refuses is decoded again by encoding/json, so that the message is encoding/json's error
+	// in words (describe), as it always was, and a body is never refused on go-json's word
+	// alone: Alertmanager drops a notification answered 4xx.
+	if err := gojson.Unmarshal(body, &p); err != nil {
+		p = Payload{}
+		if err := decodeStandard(body, &p); err != nil {
+			return Payload{}, err
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return Payload{}, err
 	}
 	return p, nil
+}
+
+// decodeStandard decodes body with encoding/json, which is the reference of what a body
+// means, and says why it refuses one.
+func decodeStandard(body []byte, p *Payload) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(p); err != nil {
+		return fmt.Errorf("%w: %s", ErrInvalid, describe(err))
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: data after the JSON object", ErrInvalid)
+	}
+	return nil
 }
 
 // AlertCount is how many alerts a webhook body names, for counting the alerts of a

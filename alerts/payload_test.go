@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -378,5 +380,39 @@ func TestCleanLeavesTheCallersPayloadAlone(t *testing.T) {
 	clean := payload("g", fire("A", "api", "prod", "warning", t0))
 	if got := clean.Clean(); &got.Alerts[0] != &clean.Alerts[0] {
 		t.Fatal("Clean copied a payload that needed nothing")
+	}
+}
+
+// TestDecodedPayloadOwnsItsStrings: the web server reuses a request's body buffer for the
+// next request, and a payload outlives its request (notifications, the incident's labels),
+// so no decoded string may share the body's bytes: plain, escaped, non-ASCII, invalid
+// UTF-8, long.
+func TestDecodedPayloadOwnsItsStrings(t *testing.T) {
+	long := strings.Repeat("long description ", 8000)
+	src := alertWith(`"service":"api"`, `"service":"api","pod":"caf\u00e9-\"1\"","team":"caf`+"\xc3\xa9 \xff"+`"`)
+	src = strings.Replace(src, `"startsAt"`, `"annotations":{"description":"`+long+`","summary":"tab\tand \u00e9"},"generatorURL":"http://p/graph","startsAt"`, 1)
+	for _, name := range []string{"firing_group.json", "future_fields.json", "body with escapes and invalid UTF-8"} {
+		t.Run(name, func(t *testing.T) {
+			var b []byte
+			if strings.HasSuffix(name, ".json") {
+				b = readTestdata(t, name)
+			} else {
+				b = []byte(src)
+			}
+			p, err := alerts.Decode(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := alerts.Decode(slices.Clone(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range b {
+				b[i] = 'x'
+			}
+			if !reflect.DeepEqual(p, want) {
+				t.Fatalf("overwriting the body changed the decoded payload:\n%+v\nwant\n%+v", p, want)
+			}
+		})
 	}
 }
