@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/alertmanager/template"
 
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -66,4 +67,30 @@ func TestAStormKeepsTheTimelineReadable(t *testing.T) {
 			t.Errorf("the timeline of a 500-alert storm has %d lines", len(evs))
 		}
 	})
+}
+
+// Two replicas take turns growing one incident's summary line: each remembers the line as
+// it last wrote it, and neither loses the other's count.
+func TestTwoReplicasGrowOneSummaryLine(t *testing.T) {
+	clock := testkit.NewClock(t0)
+	rs := twoReplicas(t, clock, &warningLog{}, testOptions())
+	start := t0.Add(-time.Minute)
+	key := "{}:{service=\"checkout\"}"
+	var first []template.Alert
+	for i := 0; i < 21; i++ { // the opening line and 20 lines of their own
+		first = append(first, fire(fmt.Sprintf("Crash%03d", i), "checkout", "production", "critical", start))
+	}
+	id := rs[0].ingest(payload(key, first...)).Incidents[0]
+	for round := 0; round < 6; round++ {
+		var more []template.Alert
+		for i := 0; i < 5; i++ {
+			more = append(more, fire(fmt.Sprintf("More%d-%d", round, i), "checkout", "production", "critical", start))
+		}
+		rs[round%2].ingest(payload(key, more...))
+		clock.Advance(time.Second)
+	}
+	sums := eventsOfKind(rs[1].timeline(id), incidents.KindAlertsFiredSummary)
+	if len(sums) != 1 || sums[0].Text != "30 more alerts fired." {
+		t.Fatalf("summary lines %+v, want one saying 30 more alerts fired", sums)
+	}
 }

@@ -18,11 +18,12 @@ type Hook func(ctx context.Context, q store.Querier, inc Incident, ev Event) err
 
 // Manager applies incident rules against the database.
 type Manager struct {
-	db    *store.DB
-	clock func() time.Time
-	hooks []Hook
-	write Writer
-	envs  EnvironmentAliases
+	db        *store.DB
+	clock     func() time.Time
+	hooks     []Hook
+	write     Writer
+	envs      EnvironmentAliases
+	summaries summaryLines
 }
 
 // Writer runs fn in a write transaction: store.DB.InTx by default, or a group committer's
