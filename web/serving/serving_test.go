@@ -2,9 +2,11 @@ package serving_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"testing"
 	"time"
 
@@ -50,8 +52,10 @@ func TestServeClosesSilentConnectionsAtShutdown(t *testing.T) {
 		t.Fatalf("Serve with a silent connection open: %v, want a clean stop", err)
 	}
 	_ = conn.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err != io.EOF {
-		t.Fatalf("the silent connection: read %v, want it closed (EOF)", err)
+	// Closed either way: EOF when it had been accepted and was closed, a reset when the
+	// listener closed with it still in the kernel's accept queue.
+	if _, err := conn.Read(make([]byte, 1)); err != io.EOF && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("the silent connection: read %v, want it closed (EOF or reset)", err)
 	}
 }
 
