@@ -79,31 +79,7 @@ func startAlertmanager(ctx context.Context, bin, dir string) (*alertmanagerChild
 
 // waitReady polls GET /-/ready until it answers 200, for up to serve.StartTimeout.
 func (am *alertmanagerChild) waitReady(ctx context.Context) error {
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
-	defer client.CloseIdleConnections()
-	deadline := time.After(serve.StartTimeout)
-	last := "no answer"
-	for {
-		resp, err := client.Get(am.base + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-			last = resp.Status
-		} else {
-			last = err.Error()
-		}
-		select {
-		case <-am.exited:
-			return fmt.Errorf("alertmanager exited before it was ready: %v", am.waitErr)
-		case <-deadline:
-			return fmt.Errorf("GET %s/-/ready not 200 within %s (last: %s)", am.base, serve.StartTimeout, last)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
+	return serve.WaitReady(ctx, am.base, "alertmanager", am.exited, func() error { return am.waitErr }, time.After(serve.StartTimeout))
 }
 
 func (am *alertmanagerChild) cpuTime() time.Duration { return serve.ProcCPUTime(am.cmd.Process.Pid) }

@@ -162,11 +162,18 @@ func readAdminToken(path string) (string, error) {
 
 // waitReady polls GET /-/ready until it answers 200.
 func (c *Child) waitReady(ctx context.Context, deadline <-chan time.Time) error {
+	return WaitReady(ctx, c.Base, "firebreak serve", c.exited, func() error { return c.waitErr }, deadline)
+}
+
+// WaitReady polls GET base/-/ready until it answers 200, the process named name exits
+// (exited closes; exitErr says how), the deadline passes or ctx ends. Firebreak and
+// Alertmanager both answer /-/ready.
+func WaitReady(ctx context.Context, base, name string, exited <-chan struct{}, exitErr func() error, deadline <-chan time.Time) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
 	defer client.CloseIdleConnections()
 	last := "no answer"
 	for {
-		resp, err := client.Get(c.Base + "/-/ready")
+		resp, err := client.Get(base + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -177,10 +184,10 @@ func (c *Child) waitReady(ctx context.Context, deadline <-chan time.Time) error 
 			last = err.Error()
 		}
 		select {
-		case <-c.exited:
-			return fmt.Errorf("firebreak serve exited before it was ready: %v", c.waitErr)
+		case <-exited:
+			return fmt.Errorf("%s exited before it was ready: %v", name, exitErr())
 		case <-deadline:
-			return fmt.Errorf("GET %s/-/ready not 200 within %s (last: %s)", c.Base, StartTimeout, last)
+			return fmt.Errorf("GET %s/-/ready not 200 within %s (last: %s)", base, StartTimeout, last)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
