@@ -81,7 +81,7 @@ func openSQLite(ctx context.Context, dsn string) (*DB, error) {
 	// alert we answered 2xx for must never be lost. The statement cache saves re-preparing
 	// the same few statements thousands of times a second; the page cache (64 MiB) keeps the
 	// hot alert index in memory.
-	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=1&_stmt_cache_size=64"
+	common := "_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_foreign_keys=1&_stmt_cache_size=256"
 	w, err := sqlx.Open(sqliteWriterDriver(), sqliteDSN(path, target.Params, common+"&_txlock=immediate&_cache_size=-65536"))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
