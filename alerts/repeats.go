@@ -2,8 +2,11 @@ package alerts
 
 import (
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
+
+	"github.com/prometheus/alertmanager/template"
 )
 
 // Repeats are most of what Alertmanager sends (it resends every firing alert each
@@ -248,4 +251,50 @@ func (b *repeatBook) unwritten() int {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.pending)
+}
+
+// repeatHits are the alerts of a payload answered from memory.
+type repeatHits struct {
+	byFingerprint map[string]repeatHit
+	alerts        int     // alerts among them (a payload may name one twice)
+	incidents     []int64 // their incidents, in payload order
+}
+
+// splitRepeats sets apart the firing alerts of p that repeat a known occurrence with one of
+// its known starts; rest is p with the others only. A fingerprint that also resolves in p
+// stays with the writer.
+func (in *Ingester) splitRepeats(p Payload, now time.Time) (repeatHits, Payload) {
+	fps := make([]string, len(p.Alerts))
+	starts := make(map[string][]time.Time, len(p.Alerts))
+	resolving := map[string]bool{}
+	for i, a := range p.Alerts {
+		fps[i] = Fingerprint(a)
+		if a.Status == "firing" {
+			starts[fps[i]] = append(starts[fps[i]], dbTime(a.StartsAt))
+		} else {
+			resolving[fps[i]] = true
+		}
+	}
+	for fp := range resolving {
+		delete(starts, fp)
+	}
+	var h repeatHits
+	h.byFingerprint = in.repeats.lookup(starts, now)
+	if len(h.byFingerprint) == 0 {
+		return h, p
+	}
+	rest := p
+	rest.Alerts = make([]template.Alert, 0, len(p.Alerts)-len(h.byFingerprint))
+	for i, a := range p.Alerts {
+		hit, ok := h.byFingerprint[fps[i]]
+		if !ok {
+			rest.Alerts = append(rest.Alerts, a)
+			continue
+		}
+		h.alerts++
+		if !slices.Contains(h.incidents, hit.incidentID) {
+			h.incidents = append(h.incidents, hit.incidentID)
+		}
+	}
+	return h, rest
 }
