@@ -25,18 +25,17 @@ func (in *Ingester) PageForIncident(ctx context.Context, incidentID int64, f Pag
 	if f.Limit <= 0 {
 		f.Limit = 100
 	}
-	query := `SELECT id, incident_id, fingerprint, status, alertname, labels, annotations, generator_url,
-		starts_at, ends_at, last_seen_at, repeats FROM alerts WHERE incident_id = ?`
+	query := `SELECT ` + alertColumns + ` FROM ` + alertsWithRepeats + ` WHERE alerts.incident_id = ?`
 	args := []any{incidentID}
 	if f.Status != "" {
-		query += ` AND status = ?`
+		query += ` AND alerts.status = ?`
 		args = append(args, f.Status)
 	}
 	if f.Before > 0 {
-		query += ` AND id < ?`
+		query += ` AND alerts.id < ?`
 		args = append(args, f.Before)
 	}
-	query += ` ORDER BY id DESC LIMIT ?`
+	query += ` ORDER BY alerts.id DESC LIMIT ?`
 	args = append(args, f.Limit+1)
 	q := in.db.R
 	var out []Alert
@@ -56,7 +55,7 @@ func (in *Ingester) PageForIncident(ctx context.Context, incidentID int64, f Pag
 		if err := json.Unmarshal([]byte(a.AnnotsJSON), &a.Annotations); err != nil {
 			return nil, 0, fmt.Errorf("decode annotations of alert %d: %w", a.ID, err)
 		}
-		a.StartsAt, a.LastSeenAt = a.StartsAt.UTC(), a.LastSeenAt.UTC()
+		a.withFlushed()
 	}
 	if out == nil {
 		out = []Alert{}

@@ -49,6 +49,10 @@ func (in *Ingester) UnwrittenRepeats() int { return in.repeats.unwritten() }
 // Flush writes every repeat answered from memory so far through the group committer, a
 // chunk of rows per statement and per batch, so that a flush never holds up the webhooks
 // queued behind it for long. Counts it could not write stay for the next flush.
+//
+// The counts go to alert_repeats, narrow rows beside the wide alert rows: a flush of
+// thousands of repeats dirties tens of pages rather than thousands, and on PostgreSQL it
+// never waits for an alert row the writer holds (it only reads alerts).
 func (in *Ingester) Flush(ctx context.Context) error {
 	pending := in.repeats.take()
 	if len(pending) == 0 {
@@ -64,27 +68,18 @@ func (in *Ingester) Flush(ctx context.Context) error {
 	var err error
 	for start := 0; start < len(ids); start += flushChunk {
 		chunk := ids[start:min(start+flushChunk, len(ids))]
-		if err != nil { // an earlier chunk failed: keep the rest for the next flush
+		if err == nil {
+			err = in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
+				if in.db.Dialect == store.Postgres {
+					return flushPostgres(ctx, q, chunk, pending)
+				}
+				return flushSQLite(ctx, q, chunk, pending)
+			})
+		}
+		if err != nil { // this chunk and the rest wait for the next flush
 			for _, id := range chunk {
 				back[id] = pending[id]
 			}
-			continue
-		}
-		var skipped []int64
-		err = in.writes.Do(ctx, func(ctx context.Context, q store.Querier) error {
-			var e error
-			if in.db.Dialect == store.Postgres {
-				skipped, e = flushPostgres(ctx, q, chunk, pending)
-			} else {
-				skipped, e = nil, flushSQLite(ctx, q, chunk, pending)
-			}
-			return e
-		})
-		if err != nil {
-			skipped = chunk
-		}
-		for _, id := range skipped {
-			back[id] = pending[id]
 		}
 	}
 	in.repeats.giveBack(back)
@@ -95,10 +90,10 @@ func (in *Ingester) Flush(ctx context.Context) error {
 	return nil
 }
 
-// flushSQLite adds the counts of ids in one UPDATE … FROM a VALUES list. A row whose
-// occurrence was resolved since takes only the repeats seen before the resolve was taken
-// (its last_seen_at): later ones were late deliveries. Times compare as the driver stores
-// them (UTC text of one layout).
+// flushSQLite adds the counts of ids in one INSERT … ON CONFLICT DO UPDATE from a VALUES
+// list. An alert whose occurrence was resolved since takes only the repeats seen before the
+// resolve was taken (its last_seen_at): later ones were late deliveries. Times compare as the
+// driver stores them (UTC text of one layout).
 func flushSQLite(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) error {
 	var sb strings.Builder
 	sb.WriteString(`WITH v(id, n, seen) AS (VALUES `)
@@ -111,54 +106,35 @@ func flushSQLite(ctx context.Context, q store.Querier, ids []int64, pending map[
 		p := pending[id]
 		args = append(args, id, p.n, p.lastSeen)
 	}
-	sb.WriteString(`) UPDATE alerts SET repeats = alerts.repeats + v.n, last_seen_at = MAX(alerts.last_seen_at, v.seen)
-		FROM v WHERE alerts.id = v.id AND (alerts.status = 'firing' OR v.seen <= alerts.last_seen_at)`)
+	sb.WriteString(`) INSERT INTO alert_repeats (alert_id, repeats, last_seen_at)
+		SELECT v.id, v.n, v.seen FROM v JOIN alerts ON alerts.id = v.id
+		WHERE alerts.status = 'firing' OR v.seen <= alerts.last_seen_at
+		ON CONFLICT (alert_id) DO UPDATE SET repeats = alert_repeats.repeats + excluded.repeats,
+			last_seen_at = MAX(alert_repeats.last_seen_at, excluded.last_seen_at)`)
 	if _, err := q.ExecContext(ctx, sb.String(), args...); err != nil {
 		return fmt.Errorf("flush repeats: %w", err)
 	}
 	return nil
 }
 
-// flushPostgres adds the counts of ids with arrays (one round trip each for the lock and the
-// update, whatever the number of rows). Rows another transaction holds — the writer
-// resolving that alert, a replica flushing — are skipped rather than waited for, and
-// returned to be written by the next flush: a flush never blocks ingestion nor deadlocks
-// with it.
-func flushPostgres(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) ([]int64, error) {
-	var locked []int64
-	if err := q.SelectContext(ctx, &locked, `SELECT id FROM alerts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE SKIP LOCKED`, ids); err != nil {
-		return nil, fmt.Errorf("flush repeats: lock rows: %w", err)
-	}
-	got := make(map[int64]bool, len(locked))
-	ns := make([]int32, len(locked))
-	seen := make([]time.Time, len(locked))
-	for i, id := range locked {
-		got[id] = true
+// flushPostgres is flushSQLite with arrays: one round trip whatever the number of rows. Rows
+// are upserted in id order, the order every replica's flush takes.
+func flushPostgres(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) error {
+	ns := make([]int32, len(ids))
+	seen := make([]time.Time, len(ids))
+	for i, id := range ids {
 		ns[i] = int32(min(pending[id].n, 1<<30))
 		seen[i] = pending[id].lastSeen
 	}
-	if len(locked) > 0 {
-		_, err := q.ExecContext(ctx, `UPDATE alerts SET repeats = alerts.repeats + v.n, last_seen_at = GREATEST(alerts.last_seen_at, v.seen)
-			FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS v(id, n, seen)
-			WHERE alerts.id = v.id AND (alerts.status = 'firing' OR v.seen <= alerts.last_seen_at)`, locked, ns, seen)
-		if err != nil {
-			return nil, fmt.Errorf("flush repeats: %w", err)
-		}
+	_, err := q.ExecContext(ctx, `INSERT INTO alert_repeats (alert_id, repeats, last_seen_at)
+		SELECT v.id, v.n, v.seen FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS v(id, n, seen)
+		JOIN alerts ON alerts.id = v.id
+		WHERE alerts.status = 'firing' OR v.seen <= alerts.last_seen_at
+		ORDER BY v.id
+		ON CONFLICT (alert_id) DO UPDATE SET repeats = alert_repeats.repeats + EXCLUDED.repeats,
+			last_seen_at = GREATEST(alert_repeats.last_seen_at, EXCLUDED.last_seen_at)`, ids, ns, seen)
+	if err != nil {
+		return fmt.Errorf("flush repeats: %w", err)
 	}
-	var missing []int64
-	for _, id := range ids {
-		if !got[id] {
-			missing = append(missing, id)
-		}
-	}
-	if len(missing) == 0 {
-		return nil, nil
-	}
-	// Not locked: held by another transaction, or gone (its incident deleted). Only the
-	// first are worth another try.
-	var held []int64
-	if err := q.SelectContext(ctx, &held, `SELECT id FROM alerts WHERE id = ANY($1::bigint[])`, missing); err != nil {
-		return nil, fmt.Errorf("flush repeats: find held rows: %w", err)
-	}
-	return held, nil
+	return nil
 }

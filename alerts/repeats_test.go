@@ -25,6 +25,22 @@ func storedRepeats(t *testing.T, db *store.DB, fp string) (int, time.Time) {
 	if err != nil {
 		t.Fatalf("read alert %s: %v", fp, err)
 	}
+	var flushed []struct {
+		Repeats  int       `db:"repeats"`
+		LastSeen time.Time `db:"last_seen_at"`
+	}
+	err = db.R.SelectContext(context.Background(), &flushed, db.R.Rebind(`SELECT alert_repeats.repeats, alert_repeats.last_seen_at
+		FROM alert_repeats JOIN alerts ON alerts.id = alert_repeats.alert_id
+		WHERE alerts.fingerprint = ? ORDER BY alerts.id DESC LIMIT 1`), fp)
+	if err != nil {
+		t.Fatalf("read flushed repeats of %s: %v", fp, err)
+	}
+	for _, f := range flushed {
+		row.Repeats += f.Repeats
+		if f.LastSeen.After(row.LastSeen) {
+			row.LastSeen = f.LastSeen
+		}
+	}
 	return row.Repeats, row.LastSeen.UTC()
 }
 
@@ -120,7 +136,8 @@ func TestAfterAResolveFiringAgainIsANewOccurrence(t *testing.T) {
 			Status  string `db:"status"`
 			Repeats int    `db:"repeats"`
 		}
-		if err := db.R.SelectContext(context.Background(), &rows, `SELECT status, repeats FROM alerts ORDER BY id`); err != nil {
+		if err := db.R.SelectContext(context.Background(), &rows, `SELECT alerts.status, alerts.repeats + COALESCE(alert_repeats.repeats, 0) AS repeats
+			FROM alerts LEFT JOIN alert_repeats ON alert_repeats.alert_id = alerts.id ORDER BY alerts.id`); err != nil {
 			t.Fatal(err)
 		}
 		if len(rows) != 2 || rows[0].Status != "resolved" || rows[0].Repeats != 1 || rows[1].Status != "firing" || rows[1].Repeats != 0 {
@@ -159,45 +176,33 @@ func TestARepeatOfAnOccurrenceAnotherReplicaResolvedChangesNothing(t *testing.T)
 	}
 }
 
-// A flush on PostgreSQL never waits for a row another transaction holds: it writes the
-// others and keeps that row's count for the next flush.
-func TestFlushSkipsARowHeldElsewhereAndWritesItLater(t *testing.T) {
+// A flush never waits for an alert row the writer holds (a resolve in progress on
+// PostgreSQL): it writes beside the alert rows and only reads them.
+func TestFlushNeverWaitsForAnAlertRowTheWriterHolds(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		if db.Dialect != store.Postgres {
 			return // SQLite has one writer: nothing else can hold a row
 		}
 		r := newRig(t, db)
 		a := fire("A", "api", "prod", "warning", t0.Add(-time.Minute))
-		b := fire("B", "api", "prod", "warning", t0.Add(-time.Minute))
-		r.ingest(payload("g", a, b))
-		r.ingest(payload("g", a, b))
+		r.ingest(payload("g", a))
+		r.ingest(payload("g", a))
 		held, err := db.W.BeginTxx(context.Background(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer held.Rollback()
-		if _, err := held.Exec(`SELECT id FROM alerts WHERE fingerprint = $1 FOR UPDATE`, alerts.Fingerprint(a)); err != nil {
+		// What an UPDATE of the row takes, as markResolved does.
+		if _, err := held.Exec(`SELECT id FROM alerts WHERE fingerprint = $1 FOR NO KEY UPDATE`, alerts.Fingerprint(a)); err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := r.in.Flush(ctx); err != nil {
-			t.Fatalf("flush with a row held: %v", err)
-		}
-		if n, _ := storedRepeats(t, db, alerts.Fingerprint(b)); n != 1 {
-			t.Fatalf("the free row got %d repeats, want 1", n)
-		}
-		if n, _ := storedRepeats(t, db, alerts.Fingerprint(a)); n != 0 {
-			t.Fatalf("the held row got %d repeats while held", n)
-		}
-		if err := held.Rollback(); err != nil {
-			t.Fatal(err)
-		}
-		if err := r.in.Flush(ctx); err != nil {
-			t.Fatal(err)
+			t.Fatalf("flush with the alert row held: %v", err)
 		}
 		if n, _ := storedRepeats(t, db, alerts.Fingerprint(a)); n != 1 {
-			t.Fatalf("the once-held row got %d repeats after the next flush, want 1", n)
+			t.Fatalf("the held alert got %d repeats written, want 1", n)
 		}
 	})
 }

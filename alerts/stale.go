@@ -41,9 +41,13 @@ func (in *Ingester) MarkStaleTx(ctx context.Context, q store.Querier, at time.Ti
 	// (alerts_one_firing) instead of every occurrence ever stored; an ORDER BY id would make
 	// SQLite scan the table by its key instead, and which alerts a limited run takes first
 	// does not matter.
+	// The last time an alert was seen is the later of its row's and its flushed repeats'.
 	rows, err := q.QueryxContext(ctx, q.Rebind(`UPDATE alerts SET stale_at = ? WHERE id IN (
-		SELECT id FROM alerts WHERE status = 'firing' AND last_seen_at <= ? AND (stale_at IS NULL OR stale_at < last_seen_at)
-		LIMIT ?) RETURNING incident_id, alertname`), at, at.Add(-after), limit)
+		SELECT alerts.id FROM alerts LEFT JOIN alert_repeats ON alert_repeats.alert_id = alerts.id
+		WHERE alerts.status = 'firing' AND alerts.last_seen_at <= ?
+			AND (alert_repeats.last_seen_at IS NULL OR alert_repeats.last_seen_at <= ?)
+			AND (alerts.stale_at IS NULL OR alerts.stale_at < alerts.last_seen_at OR alerts.stale_at < alert_repeats.last_seen_at)
+		LIMIT ?) RETURNING incident_id, alertname`), at, at.Add(-after), at.Add(-after), limit)
 	if err != nil {
 		return StaleReport{}, fmt.Errorf("mark stale alerts: %w", err)
 	}

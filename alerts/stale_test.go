@@ -133,3 +133,24 @@ func TestStaleLinesNameAFewAlerts(t *testing.T) {
 		}
 	})
 }
+
+// A repeat answered from memory and flushed to alert_repeats counts as seeing the alert:
+// it does not go stale while Alertmanager keeps sending it.
+func TestAFlushedRepeatKeepsAnAlertFromGoingStale(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		a := fire("DiskFull", "db", "prod", "critical", t0.Add(-time.Minute))
+		r.ingest(payload("g", a))
+		r.clock.Advance(20 * time.Hour)
+		r.ingest(payload("g", a)) // answered from memory
+		if err := r.in.Flush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if rep := r.markStale(t0.Add(staleAfter + time.Minute)); rep.Alerts != 0 {
+			t.Fatalf("%d alerts marked stale a day after first seen, though repeated 4 hours before", rep.Alerts)
+		}
+		if rep := r.markStale(t0.Add(20*time.Hour + staleAfter + time.Minute)); rep.Alerts != 1 {
+			t.Fatalf("%d alerts marked stale a day after the last repeat, want 1", rep.Alerts)
+		}
+	})
+}

@@ -28,6 +28,34 @@ type Alert struct {
 	Repeats      int               `json:"repeats" db:"repeats"`
 	LabelsJSON   string            `json:"-" db:"labels"`
 	AnnotsJSON   string            `json:"-" db:"annotations"`
+	// What the repeat flushes wrote (alert_repeats), added to Repeats and LastSeenAt by
+	// withFlushed.
+	FlushedRepeats int        `json:"-" db:"flushed_repeats"`
+	FlushedSeenAt  *time.Time `json:"-" db:"flushed_seen_at"`
+}
+
+// alertColumns are an Alert's columns, the flushed repeats included: select them FROM
+// alertsWithRepeats.
+const alertColumns = `alerts.id, alerts.incident_id, alerts.fingerprint, alerts.status, alerts.alertname, alerts.labels,
+	alerts.annotations, alerts.generator_url, alerts.starts_at, alerts.ends_at, alerts.last_seen_at, alerts.repeats,
+	COALESCE(alert_repeats.repeats, 0) AS flushed_repeats, alert_repeats.last_seen_at AS flushed_seen_at`
+
+// alertsWithRepeats joins each alert to the repeats flushed for it.
+const alertsWithRepeats = `alerts LEFT JOIN alert_repeats ON alert_repeats.alert_id = alerts.id`
+
+// withFlushed adds the flushed repeats to the counts the writer kept, and normalises times.
+func (a *Alert) withFlushed() {
+	a.Repeats += a.FlushedRepeats
+	a.FlushedRepeats = 0
+	a.StartsAt, a.LastSeenAt = a.StartsAt.UTC(), a.LastSeenAt.UTC()
+	if a.FlushedSeenAt != nil && a.FlushedSeenAt.After(a.LastSeenAt) {
+		a.LastSeenAt = a.FlushedSeenAt.UTC()
+	}
+	a.FlushedSeenAt = nil
+	if a.EndsAt != nil {
+		t := a.EndsAt.UTC()
+		a.EndsAt = &t
+	}
 }
 
 // firingOccurrence is the firing occurrence of a fingerprint as markRepeats found it.
@@ -247,8 +275,8 @@ func firingCount(ctx context.Context, q store.Querier, incidentID int64) (int, e
 // ForIncident returns every alert of an incident, oldest first, however many there are.
 func ForIncident(ctx context.Context, q store.Querier, incidentID int64) ([]Alert, error) {
 	var out []Alert
-	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT id, incident_id, fingerprint, status, alertname, labels,
-		annotations, generator_url, starts_at, ends_at, last_seen_at, repeats FROM alerts WHERE incident_id = ? ORDER BY id`), incidentID)
+	err := q.SelectContext(ctx, &out, q.Rebind(`SELECT `+alertColumns+` FROM `+alertsWithRepeats+`
+		WHERE alerts.incident_id = ? ORDER BY alerts.id`), incidentID)
 	if err != nil {
 		return nil, fmt.Errorf("read alerts of incident %d: %w", incidentID, err)
 	}
@@ -260,11 +288,7 @@ func ForIncident(ctx context.Context, q store.Querier, incidentID int64) ([]Aler
 		if err := json.Unmarshal([]byte(a.AnnotsJSON), &a.Annotations); err != nil {
 			return nil, fmt.Errorf("decode annotations of alert %d: %w", a.ID, err)
 		}
-		a.StartsAt, a.LastSeenAt = a.StartsAt.UTC(), a.LastSeenAt.UTC()
-		if a.EndsAt != nil {
-			t := a.EndsAt.UTC()
-			a.EndsAt = &t
-		}
+		a.withFlushed()
 	}
 	if out == nil {
 		out = []Alert{}
