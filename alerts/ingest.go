@@ -131,7 +131,9 @@ func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 		res = Result{Incidents: []int64{}}
 	}
 	if len(hits.byFingerprint) > 0 {
-		in.repeats.count(hits.byFingerprint, dbTime(now))
+		if !in.repeats.count(hits.byFingerprint, dbTime(now)) {
+			return Result{}, fmt.Errorf("repeats after the last flush: %w", store.ErrOverloaded)
+		}
 		in.opts.Metrics.Alerts(metrics.AlertDuplicate, hits.alerts)
 		res.Deduplicated += hits.alerts
 		for _, id := range hits.incidents {
@@ -263,6 +265,30 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 	if s.repeated, err = markRepeats(ctx, q, ids, now); err != nil {
 		return Result{}, err
 	}
+	// One read as firing that was not marked was resolved meanwhile by a transaction that
+	// holds other grouping locks (the same alert under another group key): read it again,
+	// since its start may now make it a new occurrence.
+	var changed []string
+	for _, fp := range firing {
+		if o, ok := s.latest[fp]; ok && o.Status == "firing" {
+			if _, marked := s.repeated[fp]; !marked {
+				changed = append(changed, fp)
+			}
+		}
+	}
+	if len(changed) > 0 {
+		again, err := latestOccurrences(ctx, q, changed)
+		if err != nil {
+			return Result{}, err
+		}
+		for _, fp := range changed {
+			if o, ok := again[fp]; ok {
+				s.latest[fp] = o
+			} else {
+				delete(s.latest, fp)
+			}
+		}
+	}
 	for i, a := range p.Alerts {
 		if a.Status == "firing" {
 			err = in.firing(ctx, q, s, a, fps[i])
@@ -307,7 +333,7 @@ func (in *Ingester) storeNew(ctx context.Context, q store.Querier, s *payloadSta
 	}
 	for _, o := range s.inserts {
 		s.learned = append(s.learned, learned{fp: o.alert.Fingerprint, id: ids[o.alert.Fingerprint], incidentID: o.alert.IncidentID,
-			stored: o.alert.StartsAt, got: o.alert.StartsAt})
+			start: o.alert.StartsAt})
 	}
 	s.inserts = s.inserts[:0]
 	return nil
@@ -339,7 +365,9 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 	if occ, ok := s.repeated[fp]; ok {
 		s.res.Deduplicated++
 		s.touch(occ.incidentID)
-		s.learned = append(s.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, stored: occ.startsAt, got: startsAt})
+		if startsAt.Equal(occ.startsAt) { // another start takes the writer (see repeats.go)
+			s.learned = append(s.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, start: occ.startsAt})
+		}
 		if startsAt.Before(occ.startsAt) {
 			return in.moveStartBack(ctx, q, a, fp, occ, startsAt)
 		}

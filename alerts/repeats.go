@@ -16,14 +16,17 @@ import (
 // database in one statement per flush.
 //
 // What is known is only ever learned from committed transactions, and is a hint, not a
-// truth: an occurrence is known by its fingerprint and the startsAt values seen for it. A
-// firing notification with one of those starts is either a repeat of that occurrence (while
-// it fires) or, once it has ended, a late delivery of it (its start is not after its end),
-// which is counted and changes nothing as well. A new occurrence always carries a later
-// start, and an earlier start (the other Prometheus of an HA pair) moves the stored one
-// back: both miss and take the writer. So a stale entry — an occurrence another replica
-// resolved, an incident deleted — can only count a late delivery as a repeat, and entries
-// expire so even that ends.
+// truth: an occurrence is known by its fingerprint and its stored startsAt. A firing
+// notification with that start is either a repeat of that occurrence (while it fires) or,
+// once it has ended, a late delivery of it (a resolve never ends an occurrence before its
+// stored start), which is counted and changes nothing as well. A new occurrence always
+// carries a later start, and another start (the other Prometheus of an HA pair) may move
+// the stored one back: both miss and take the writer. So an entry gone stale because
+// another replica resolved the occurrence can only count a late delivery as a repeat, and
+// entries expire so even that ends. Two cases are not covered by that argument and are
+// bounded by the expiry: another replica moving the stored start back and then resolving
+// before this one's entry expires, and an incident deleted through another replica (its
+// alerts' next notifications are taken as repeats until a flush finds their rows gone).
 
 // knownTTL is how long an occurrence stays known before the writer confirms it again; the
 // jitter keeps the thousands learned by one storm from expiring in the same second.
@@ -32,30 +35,23 @@ const (
 	knownJitter = 30 * time.Second
 	// maxKnown bounds the memory the known occurrences take (~200 bytes each).
 	maxKnown = 1 << 18
-	// knownStarts is how many distinct startsAt values are kept per occurrence: its stored
-	// start and the one the other Alertmanager of an HA pair may keep sending.
-	knownStarts = 2
+	// maxUnwritten is the age past which counts not yet written stop repeats from being
+	// answered from memory (a flush stuck behind a deep queue or a stalled database): then
+	// they take the writer too, and a crash still loses at most about a second of counts.
+	maxUnwritten = 900 * time.Millisecond
 )
 
 // knownOccurrence is a firing occurrence a committed transaction stored or counted.
 type knownOccurrence struct {
 	id         int64 // the alerts row
 	incidentID int64
-	starts     [knownStarts]time.Time
+	start      time.Time // its stored startsAt
 	expires    time.Time
-}
-
-func (k *knownOccurrence) hasStart(t time.Time) bool {
-	for _, s := range k.starts {
-		if !s.IsZero() && s.Equal(t) {
-			return true
-		}
-	}
-	return false
 }
 
 // pendingRepeat is what is not yet written of an alert row's repeats.
 type pendingRepeat struct {
+	fp       string
 	n        int
 	lastSeen time.Time
 }
@@ -68,6 +64,13 @@ type repeatBook struct {
 	// failing is set while flushes fail (the database is unavailable): repeats then take
 	// the writer too and are answered 503, rather than piling up where a crash loses them.
 	failing bool
+	// closed is set by the last flush at shutdown: nothing counted after it would be
+	// written.
+	closed bool
+	// pendingSince is when the oldest count still pending was taken, flushingSince when the
+	// oldest count the flush under way writes was; zero when there are none.
+	pendingSince, flushingSince time.Time
+	lastSweep                   time.Time
 }
 
 // setFailing records whether the last flush failed.
@@ -77,17 +80,36 @@ func (b *repeatBook) setFailing(f bool) {
 	b.mu.Unlock()
 }
 
+// close stops answering from memory and counting, for good.
+func (b *repeatBook) close() {
+	b.mu.Lock()
+	b.closed = true
+	b.mu.Unlock()
+}
+
+// answering reports whether repeats may be answered from memory now. Called with mu held.
+func (b *repeatBook) answering(wall time.Time) bool {
+	switch {
+	case b.failing || b.closed:
+		return false
+	case !b.pendingSince.IsZero() && wall.Sub(b.pendingSince) > maxUnwritten:
+		return false
+	case !b.flushingSince.IsZero() && wall.Sub(b.flushingSince) > maxUnwritten:
+		return false
+	}
+	return true
+}
+
 func newRepeatBook() *repeatBook {
 	return &repeatBook{known: map[string]knownOccurrence{}, pending: map[int64]pendingRepeat{}}
 }
 
-// learned is an occurrence a transaction found firing or stored, with the start this
-// payload gave it.
+// learned is an occurrence a transaction found firing or stored, with its stored start.
 type learned struct {
-	fp          string
-	id          int64
-	incidentID  int64
-	stored, got time.Time
+	fp         string
+	id         int64
+	incidentID int64
+	start      time.Time
 }
 
 // learn records occurrences of a committed transaction. It runs after the commit only:
@@ -98,23 +120,16 @@ func (b *repeatBook) learn(ls []learned, now time.Time) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if len(b.known)+len(ls) > maxKnown {
-		b.sweep(now)
+	if len(b.known)+len(ls) > maxKnown && time.Since(b.lastSweep) > time.Second {
+		b.sweep(now) // at most once a second: it walks the whole map with mu held
+		b.lastSweep = time.Now()
 	}
 	for _, l := range ls {
-		k, ok := b.known[l.fp]
-		if !ok || k.id != l.id {
-			if !ok && len(b.known) >= maxKnown {
-				continue // full of live entries: this one takes the writer until room frees
-			}
-			k = knownOccurrence{id: l.id, incidentID: l.incidentID}
+		if _, ok := b.known[l.fp]; !ok && len(b.known) >= maxKnown {
+			continue // full of live entries: this one takes the writer until room frees
 		}
-		k.starts[0] = l.stored
-		if !l.got.Equal(l.stored) {
-			k.starts[1] = l.got
-		}
-		k.expires = now.Add(knownTTL + rand.N(knownJitter))
-		b.known[l.fp] = k
+		b.known[l.fp] = knownOccurrence{id: l.id, incidentID: l.incidentID, start: l.start,
+			expires: now.Add(knownTTL + rand.N(knownJitter))}
 	}
 }
 
@@ -151,14 +166,16 @@ func (b *repeatBook) sweep(now time.Time) {
 type repeatHit struct {
 	id         int64
 	incidentID int64
+	fp         string
 }
 
-// lookup returns, for each fingerprint of fps that only fires in the payload, the known
-// occurrence its every start matches. starts holds each firing fingerprint's starts.
+// lookup returns the fingerprints of starts (each firing fingerprint of a payload with its
+// starts) whose every start is the stored start of a known occurrence, with that
+// occurrence. It returns none while counts cannot be kept in memory safely (see answering).
 func (b *repeatBook) lookup(starts map[string][]time.Time, now time.Time) map[string]repeatHit {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.failing {
+	if !b.answering(time.Now()) {
 		return nil
 	}
 	var hits map[string]repeatHit
@@ -169,7 +186,7 @@ func (b *repeatBook) lookup(starts map[string][]time.Time, now time.Time) map[st
 		}
 		all := true
 		for _, s := range ss {
-			if !k.hasStart(s) {
+			if !s.Equal(k.start) {
 				all = false
 				break
 			}
@@ -178,28 +195,38 @@ func (b *repeatBook) lookup(starts map[string][]time.Time, now time.Time) map[st
 			if hits == nil {
 				hits = make(map[string]repeatHit, len(starts))
 			}
-			hits[fp] = repeatHit{id: k.id, incidentID: k.incidentID}
+			hits[fp] = repeatHit{id: k.id, incidentID: k.incidentID, fp: fp}
 		}
 	}
 	return hits
 }
 
 // count adds one repeat to each hit's row, seen at now. It runs only once the rest of the
-// payload committed: a payload answered 5xx is sent again, and must not count twice.
-func (b *repeatBook) count(hits map[string]repeatHit, now time.Time) {
+// payload committed: a payload answered 5xx is sent again, and must not count twice. It
+// reports false, counting nothing, once the last flush has run (a request outliving the
+// shutdown's grace): the caller must then answer 503.
+func (b *repeatBook) count(hits map[string]repeatHit, now time.Time) bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.closed {
+		return false
+	}
+	if len(b.pending) == 0 {
+		b.pendingSince = time.Now()
+	}
 	for _, h := range hits {
 		p := b.pending[h.id]
 		p.n++
+		p.fp = h.fp
 		if now.After(p.lastSeen) {
 			p.lastSeen = now
 		}
 		b.pending[h.id] = p
 	}
+	return true
 }
 
-// take removes and returns every pending count, for a flush.
+// take removes and returns every pending count, for a flush, which calls done when it ends.
 func (b *repeatBook) take() map[int64]pendingRepeat {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -208,7 +235,15 @@ func (b *repeatBook) take() map[int64]pendingRepeat {
 	}
 	out := b.pending
 	b.pending = make(map[int64]pendingRepeat, len(out))
+	b.flushingSince, b.pendingSince = b.pendingSince, time.Time{}
 	return out
+}
+
+// flushed ends a flush: what it took is written, or given back.
+func (b *repeatBook) flushed() {
+	b.mu.Lock()
+	b.flushingSince = time.Time{}
+	b.mu.Unlock()
 }
 
 // giveBack returns counts a flush could not write, to be written by the next.
@@ -218,8 +253,17 @@ func (b *repeatBook) giveBack(ps map[int64]pendingRepeat) {
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	// Their age is that of the flush that took them.
+	since := b.flushingSince
+	if since.IsZero() {
+		since = time.Now()
+	}
+	if b.pendingSince.IsZero() || since.Before(b.pendingSince) {
+		b.pendingSince = since
+	}
 	for id, p := range ps {
 		q := b.pending[id]
+		q.fp = p.fp
 		q.n += p.n
 		if p.lastSeen.After(q.lastSeen) {
 			q.lastSeen = p.lastSeen

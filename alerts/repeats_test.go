@@ -239,3 +239,77 @@ func TestRepeatsAreNotAnsweredFromMemoryOnceTheWriterClosed(t *testing.T) {
 		}
 	})
 }
+
+// Only the stored start is learned. The later start the other Alertmanager of an HA pair may
+// send is a repeat while the occurrence fires, but once another replica resolved it before
+// that start, the same notification is a new occurrence — which a replica that had learned
+// the later start would have answered from memory as a repeat.
+func TestALaterStartIsNotAnsweredFromMemory(t *testing.T) {
+	clock := testkit.NewClock(t0)
+	rs := twoReplicas(t, clock, &warningLog{}, testOptions())
+	early, late := t0.Add(-10*time.Minute), t0.Add(-2*time.Minute)
+	a := fire("CPUHigh", "api", "prod", "warning", early)
+	b := a
+	b.StartsAt = late
+	rs[0].ingest(payload("g", a))
+	wantResult(t, "the HA twin's later start", rs[0].ingest(payload("g", b)), 1, 0, 1, 0)
+	clock.Advance(time.Minute)
+	wantResult(t, "resolve on the other replica, ending before the later start",
+		rs[1].ingest(payload("g", resolve(a, t0.Add(-5*time.Minute)))), 1, 0, 0, 1)
+	wantResult(t, "the later start again on the first replica", rs[0].ingest(payload("g", b)), 1, 1, 0, 0)
+}
+
+// An incident deleted through another replica: the first notification of its alerts may
+// still be taken as a repeat, but the flush finds the row gone, and the next one is stored.
+func TestAlertsOfAnIncidentDeletedElsewhereAreStoredAgainAfterAFlush(t *testing.T) {
+	clock := testkit.NewClock(t0)
+	rs := twoReplicas(t, clock, &warningLog{}, testOptions())
+	a := fire("CPUHigh", "api", "prod", "warning", t0.Add(-time.Minute))
+	id := rs[0].ingest(payload("g", a)).Incidents[0]
+	if _, err := rs[1].m.Delete(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	rs[0].ingest(payload("g", a))
+	if err := rs[0].in.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	res := rs[0].ingest(payload("g", a))
+	wantResult(t, "after the flush found the row gone", res, 1, 1, 0, 0)
+	if len(res.Incidents) != 1 || res.Incidents[0] == id {
+		t.Fatalf("stored in incidents %v, want a new one (not the deleted %d)", res.Incidents, id)
+	}
+}
+
+// Counts that wait too long for their flush (a stuck queue, a stalled database) stop
+// repeats from being answered from memory: they take the writer, which writes them at once.
+func TestRepeatsTakeTheWriterWhileCountsWaitTooLong(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		a := fire("A", "api", "prod", "warning", t0.Add(-time.Minute))
+		r.ingest(payload("g", a))
+		r.ingest(payload("g", a)) // from memory, and no flusher runs here
+		time.Sleep(time.Second)   // older than counts may wait
+		r.ingest(payload("g", a))
+		if n, _ := storedRepeats(t, db, alerts.Fingerprint(a)); n != 1 {
+			t.Fatalf("%d repeats in the database before any flush, want the one the writer counted", n)
+		}
+	})
+}
+
+// After the last flush of a shutdown nothing is counted in memory any more.
+func TestNothingIsCountedInMemoryAfterTheLastFlush(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		a := fire("A", "api", "prod", "warning", t0.Add(-time.Minute))
+		r.ingest(payload("g", a))
+		r.ingest(payload("g", a))
+		r.in.FlushLast()
+		r.ingest(payload("g", a))
+		if n, _ := storedRepeats(t, db, alerts.Fingerprint(a)); n != 2 {
+			t.Fatalf("%d repeats in the database after the last flush and one more repeat, want 2", n)
+		}
+		if r.in.UnwrittenRepeats() != 0 {
+			t.Fatalf("%d alerts with unwritten repeats after the last flush", r.in.UnwrittenRepeats())
+		}
+	})
+}

@@ -190,7 +190,8 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 // last ANALYZE (a storm) may scan the table once per statement — a second for 250
 // fingerprints in 50,000 rows — where = ANY(array) keeps to the index.
 func inList[T any](q store.Querier, query, sqlType string, values []T, args ...any) (string, []any) {
-	if q.Rebind("?") == "$1" { // PostgreSQL
+	// The Querier knows its placeholders, not its dialect: "$1" is PostgreSQL's.
+	if q.Rebind("?") == "$1" {
 		return q.Rebind(query + ` = ANY(?::` + sqlType + `[])`), append(args, values)
 	}
 	for _, v := range values {
@@ -205,7 +206,7 @@ type newOccurrence struct {
 	groupKey string
 }
 
-// insertChunk bounds the rows of one INSERT: 12 values a row stays far below SQLite's
+// insertChunk bounds the rows of one INSERT: 10 values a row stays far below SQLite's
 // 32,766 bound values, and one statement carries a storm's payload of 500 alerts.
 const insertChunk = 500
 

@@ -117,7 +117,8 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *payl
 }
 
 // readIncident is an incident this payload already read (found open for a group, or read
-// for a resolve), as it now stands within the transaction.
+// for a resolve). Its fields may lag what the payload changed since (a raised severity);
+// the summary line needs only its identity and what hooks read of it.
 func (s *payloadState) readIncident(id int64) (incidents.Incident, bool) {
 	if inc, ok := s.resolvedIn[id]; ok {
 		return inc, true

@@ -49,7 +49,11 @@ func (m *Manager) SummarizeAlertsTx(ctx context.Context, q store.Querier, inc In
 		if err != nil {
 			return fmt.Errorf("update the %s line of incident %d: %w", kind, inc.ID, err)
 		}
-		if grown, err := res.RowsAffected(); err == nil && grown == 1 {
+		grown, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("update the %s line of incident %d: %w", kind, inc.ID, err)
+		}
+		if grown == 1 {
 			m.rememberSummary(q, key, known.id, known.count+n)
 			return m.runHooks(ctx, q, inc, ev)
 		}
