@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"firebreak/bench/internal/alertsend"
 	"firebreak/bench/internal/serve"
 )
 
@@ -198,4 +200,30 @@ func addMetric(c amCounts, line string, found bool) (amCounts, bool) {
 		found = true
 	}
 	return c, found
+}
+
+// withAlertmanager starts an Alertmanager child in a directory of its own, runs fn with it
+// and a poster of senders connections to its /api/v2/alerts, then stops it and reports its
+// peak RSS (VmHWM) in bytes; an unclean stop joins fn's error.
+func withAlertmanager(ctx context.Context, o options, what string, stderr io.Writer,
+	fn func(am *alertmanagerChild, p *alertsend.Poster) error) (peakRSS int64, err error) {
+	dir, removeDir, err := childDir(o, "alertmanager", stderr)
+	if err != nil {
+		return 0, err
+	}
+	defer removeDir()
+	fmt.Fprintf(stderr, "alertload: %s: starting %s\n", what, o.alertmanager)
+	am, err := startAlertmanager(ctx, o.alertmanager, dir)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if serr := am.stop(); serr != nil {
+			err = errors.Join(err, serr)
+		}
+		peakRSS = am.peakRSS
+	}()
+	p := alertsend.NewPoster(am.base+alertmanagerAlertsPath, "", o.senders)
+	defer p.Close()
+	return 0, fn(am, p)
 }

@@ -155,45 +155,32 @@ func measureFirebreak(ctx context.Context, o options, runID string, stderr io.Wr
 
 // measureAlertmanager starts Alertmanager, warms it up and measures it with the alerts
 // Firebreak got (same generators, same seeds), as postable alerts on /api/v2/alerts.
-func measureAlertmanager(ctx context.Context, o options, runID string, stderr io.Writer) (st *stats, err error) {
-	dir, removeDir, err := childDir(o, "alertmanager", stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer removeDir()
-	fmt.Fprintf(stderr, "alertload: alertmanager: starting %s\n", o.alertmanager)
-	am, err := startAlertmanager(ctx, o.alertmanager, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if serr := am.stop(); serr != nil {
-			err = errors.Join(err, serr)
+func measureAlertmanager(ctx context.Context, o options, runID string, stderr io.Writer) (*stats, error) {
+	var st *stats
+	hwm, err := withAlertmanager(ctx, o, "alertmanager", stderr, func(am *alertmanagerChild, p *alertsend.Poster) error {
+		gens, err := newGenerators(o, runID, mix.PostableAlerts)
+		if err != nil {
+			return err
 		}
-		if st != nil {
-			st.hwm = am.peakRSS
+		fmt.Fprintf(stderr, "alertload: alertmanager: warm-up of %d firing alerts\n", o.groups*o.warmPerGroup)
+		if err := alertsend.Warmup(ctx, p, gens, o.warmPerGroup); err != nil {
+			return am.runError(err)
 		}
-	}()
-	p := alertsend.NewPoster(am.base+alertmanagerAlertsPath, "", o.senders)
-	defer p.Close()
-	gens, err := newGenerators(o, runID, mix.PostableAlerts)
-	if err != nil {
-		return nil, err
+		fmt.Fprintf(stderr, "alertload: alertmanager: %d senders for %s\n", o.senders, o.duration)
+		srv0, self0 := am.cpuTime(), serve.SelfCPUTime()
+		st = &stats{Stats: alertsend.MeasureFor(ctx, p, gens, o.duration, false), target: "alertmanager"}
+		st.serverCPU, st.loadCPU = am.cpuTime()-srv0, serve.SelfCPUTime()-self0
+		if n, err := am.counted(ctx); err == nil {
+			st.amCounted = &n
+		} else {
+			fmt.Fprintf(stderr, "alertload: alertmanager: %v\n", err)
+		}
+		return nil
+	})
+	if st != nil {
+		st.hwm = hwm
 	}
-	fmt.Fprintf(stderr, "alertload: alertmanager: warm-up of %d firing alerts\n", o.groups*o.warmPerGroup)
-	if err := alertsend.Warmup(ctx, p, gens, o.warmPerGroup); err != nil {
-		return nil, am.runError(err)
-	}
-	fmt.Fprintf(stderr, "alertload: alertmanager: %d senders for %s\n", o.senders, o.duration)
-	srv0, self0 := am.cpuTime(), serve.SelfCPUTime()
-	st = &stats{Stats: alertsend.MeasureFor(ctx, p, gens, o.duration, false), target: "alertmanager"}
-	st.serverCPU, st.loadCPU = am.cpuTime()-srv0, serve.SelfCPUTime()-self0
-	if n, err := am.counted(ctx); err == nil {
-		st.amCounted = &n
-	} else {
-		fmt.Fprintf(stderr, "alertload: alertmanager: %v\n", err)
-	}
-	return st, nil
+	return st, err
 }
 
 // newGenerators makes one generator per sender, each owning its share of the groups, the

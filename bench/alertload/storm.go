@@ -116,40 +116,27 @@ func stormFirebreak(ctx context.Context, o options, bodies [][]byte, sizes []int
 	return r, nil
 }
 
-func stormAlertmanager(ctx context.Context, o options, bodies [][]byte, sizes []int, stderr io.Writer) (r *stormResult, err error) {
-	dir, removeDir, err := childDir(o, "alertmanager", stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer removeDir()
-	fmt.Fprintf(stderr, "alertload: storm: starting alertmanager\n")
-	am, err := startAlertmanager(ctx, o.alertmanager, dir)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if serr := am.stop(); serr != nil {
-			err = errors.Join(err, serr)
+func stormAlertmanager(ctx context.Context, o options, bodies [][]byte, sizes []int, stderr io.Writer) (*stormResult, error) {
+	var r *stormResult
+	hwm, err := withAlertmanager(ctx, o, "storm", stderr, func(am *alertmanagerChild, p *alertsend.Poster) error {
+		cpu0 := am.cpuTime()
+		r = sendStorm(ctx, p, bodies, sizes, o.senders, false)
+		r.serverCPU = am.cpuTime() - cpu0
+		r.target = "alertmanager"
+		if n, err := am.counted(ctx); err == nil {
+			r.amCounted = &n
+		} else {
+			fmt.Fprintf(stderr, "alertload: alertmanager: %v\n", err)
 		}
-		if r != nil {
-			r.hwm = am.peakRSS
+		if r.lost > 0 {
+			return am.runError(fmt.Errorf("%d of %d notifications never answered 200", r.lost, len(bodies)))
 		}
-	}()
-	p := alertsend.NewPoster(am.base+alertmanagerAlertsPath, "", o.senders)
-	defer p.Close()
-	cpu0 := am.cpuTime()
-	r = sendStorm(ctx, p, bodies, sizes, o.senders, false)
-	r.serverCPU = am.cpuTime() - cpu0
-	r.target = "alertmanager"
-	if n, err := am.counted(ctx); err == nil {
-		r.amCounted = &n
-	} else {
-		fmt.Fprintf(stderr, "alertload: alertmanager: %v\n", err)
+		return nil
+	})
+	if r != nil {
+		r.hwm = hwm
 	}
-	if r.lost > 0 {
-		return r, am.runError(fmt.Errorf("%d of %d notifications never answered 200", r.lost, len(bodies)))
-	}
-	return r, nil
+	return r, err
 }
 
 // sendStorm posts every body once, senders at a time, each retried until a 200 (up to
