@@ -145,13 +145,16 @@ type occurrenceEnd struct {
 }
 
 // latestOccurrences returns the latest occurrence, in any status, of each fingerprint of fps
-// (given once each) that has one, in one statement per chunk. A fingerprint rarely has more
-// than a few occurrences, so reading them all is cheaper than a sorted probe per fingerprint.
+// (given once each) that has one, in one statement per chunk. Only the latest row of each
+// is read (a probe of the (fingerprint, starts_at) index): a flapping alert may have
+// hundreds of ended occurrences, and every payload naming it would read them all.
 func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[string]occurrenceEnd, error) {
 	out := make(map[string]occurrenceEnd, len(fps))
 	for start := 0; start < len(fps); start += repeatChunk {
 		chunk := fps[start:min(start+repeatChunk, len(fps))]
-		query, args := inList(q, `SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts WHERE fingerprint`, "text", chunk)
+		query, args := inList(q, `SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+			WHERE starts_at = (SELECT MAX(latest.starts_at) FROM alerts AS latest WHERE latest.fingerprint = alerts.fingerprint)
+			AND fingerprint`, "text", chunk)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
