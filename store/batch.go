@@ -164,6 +164,7 @@ func (g *GroupCommitter) run() {
 			}
 		}
 		g.commit(batch)
+		g.db.FinishCheckpoint(context.Background())
 	}
 }
 

@@ -50,6 +50,8 @@ type DB struct {
 	R       *sqlx.DB
 	// stopCheckpoints ends SQLite's background checkpointer; nil on PostgreSQL.
 	stopCheckpoints func()
+	// wal is what the checkpointer tells the writer (see checkpoint.go); nil on PostgreSQL.
+	wal *walState
 }
 
 // Open connects to the database named by driver ("sqlite" or "postgres") and url: for
