@@ -73,7 +73,7 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 	// A webhook's alerts mostly share their group, so the lookup runs once per payload and
 	// group rather than once per new alert. FindOpenTx locks the incident (PostgreSQL): no
 	// one resolves it while the alert joins.
-	inc, ok := s.seen[g]
+	inc, ok := s.b.seen[g]
 	opened, reopened := false, false
 	if !ok {
 		var err error
@@ -95,16 +95,17 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 			return 0, err
 		}
 	}
-	s.seen[g] = inc
+	s.b.seen[g] = inc
 	stored := Alert{IncidentID: inc.ID, Fingerprint: fp, Alertname: name, Labels: a.Labels, Annotations: a.Annotations,
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
 	// Stored with the payload's other new alerts in one statement (see storeNew).
-	s.inserts = append(s.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey})
+	s.b.inserts = append(s.b.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey, seen: now})
+	s.b.unstored[fp] = true
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}
 	if !reopened { // the "reopened" event already names this alert
-		own, err := in.takeLine(ctx, q, s.lines, inc.ID, incidents.KindAlertFiring)
+		own, err := in.takeLine(ctx, q, s.b.lines, inc.ID, incidents.KindAlertFiring)
 		if err != nil {
 			return 0, err
 		}
@@ -120,7 +121,7 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 		if err != nil {
 			return 0, err
 		}
-		s.seen[g] = raised
+		s.b.seen[g] = raised
 	}
 	return inc.ID, nil
 }

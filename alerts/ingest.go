@@ -75,6 +75,7 @@ type Ingester struct {
 	opts      Options
 	repeats   *repeatBook
 	spent     *spentBudgets
+	queue     writeQueue
 }
 
 // NewIngester returns an Ingester that writes through writes (group commit) and reads db.
@@ -88,7 +89,8 @@ func NewIngester(db *store.DB, m *incidents.Manager, writes *store.GroupCommitte
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
-	return &Ingester{db: db, incidents: m, writes: writes, opts: opts, repeats: newRepeatBook(), spent: &spentBudgets{}}
+	return &Ingester{db: db, incidents: m, writes: writes, opts: opts, repeats: newRepeatBook(), spent: &spentBudgets{},
+		queue: writeQueue{maxLeaders: writes.Workers(), capacity: writes.Capacity()}}
 }
 
 // ForIncident returns every alert of an incident, oldest first.
@@ -124,7 +126,7 @@ func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	var res Result
 	if len(rest.Alerts) > 0 {
 		var err error
-		if res, err = in.ingestWriter(ctx, rest, now); err != nil {
+		if res, err = in.ingestWriter(rest, now); err != nil {
 			return Result{}, err
 		}
 	} else {
@@ -146,31 +148,6 @@ func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	return res, nil
 }
 
-// ingestWriter stores p through the group committer and returns once it committed.
-func (in *Ingester) ingestWriter(ctx context.Context, p Payload, now time.Time) (Result, error) {
-	keys := in.lockKeys(p)
-	var res Result
-	do := func() error {
-		return in.writes.DoLocked(ctx, keys, func(ctx context.Context, q store.Querier) error {
-			var err error
-			res, err = in.ingestTx(ctx, q, p, now)
-			return err
-		})
-	}
-	err := do()
-	// Two transactions that hold different grouping locks (an alert sent under two group
-	// keys) may still start one occurrence at once: the second waits for the first and then
-	// fails on the one-firing-occurrence index. Once the first has committed, the payload is
-	// a repeat; run it again to count it as one.
-	for attempt := 0; attempt < 2 && store.IsUniqueViolation(err); attempt++ {
-		err = do()
-	}
-	if err != nil {
-		return Result{}, err
-	}
-	return res, nil
-}
-
 // IngestTx applies a payload inside the caller's transaction, taking the grouping locks it
 // needs.
 func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (Result, error) {
@@ -181,26 +158,45 @@ func (in *Ingester) IngestTx(ctx context.Context, q store.Querier, p Payload) (R
 	return in.ingestTx(ctx, q, p, in.incidents.Now())
 }
 
-// payloadState is what one run of a payload accumulates. It is made afresh by every run, so
-// a replayed batch never sees what an earlier run left.
+// payloadState is what one run of a payload accumulates, beside what it shares with the
+// other payloads of its transaction (batchState). It is made afresh by every run, so a
+// replayed batch never sees what an earlier run left.
 type payloadState struct {
-	p          Payload
-	now        time.Time
-	earliest   map[string]time.Time        // start of each firing fingerprint: the earliest given
-	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires
-	latest     map[string]occurrenceEnd    // the others' latest occurrence, if any
-	res        Result
-	touched    map[int64]bool
-	cleared    map[int64]time.Time // incidents with a resolved alert → latest end
-	seen       map[incidents.AlertGroup]incidents.Incident
-	resolvedIn map[int64]incidents.Incident // read once per payload, not once per resolved alert
-	handled    map[string]bool              // firing fingerprints already handled
-	lines      lineBudget                   // which alerts get a timeline line of their own
-	late       []lateAlert                  // kept only when debug lines are wanted
-	debug      bool
-	inserts    []newOccurrence // new occurrences not yet stored
-	learned    []learned       // occurrences found firing or stored, known once committed
-	resolvedFp []string        // fingerprints whose occurrence this payload resolved
+	b        *batchState
+	p        Payload
+	now      time.Time
+	fps      []string             // the fingerprint of each alert
+	firing   []string             // firing fingerprints, once each
+	earliest map[string]time.Time // start of each firing fingerprint: the earliest given
+	res      Result
+	touched  map[int64]bool
+	handled  map[string]bool // firing fingerprints already handled
+	late     []lateAlert     // kept only when debug lines are wanted
+	debug    bool
+}
+
+func (in *Ingester) newPayloadState(ctx context.Context, b *batchState, p Payload, now time.Time) *payloadState {
+	s := &payloadState{
+		b: b, p: p, now: now, earliest: map[string]time.Time{}, debug: in.opts.Log.Enabled(ctx, slog.LevelDebug),
+		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
+		touched: map[int64]bool{}, handled: map[string]bool{}, fps: make([]string, len(p.Alerts)),
+	}
+	// A payload may name one firing alert twice, with two starts: it is one occurrence
+	// starting at the earlier.
+	for i, a := range p.Alerts {
+		s.fps[i] = Fingerprint(a)
+		if a.Status != "firing" {
+			continue
+		}
+		start := dbTime(a.StartsAt)
+		if t, ok := s.earliest[s.fps[i]]; !ok {
+			s.firing = append(s.firing, s.fps[i])
+			s.earliest[s.fps[i]] = start
+		} else if start.Before(t) {
+			s.earliest[s.fps[i]] = start
+		}
+	}
+	return s
 }
 
 // lateAlert is an alert counted late, and why, for its debug line.
@@ -225,117 +221,99 @@ func (s *payloadState) touch(id int64) {
 }
 
 func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
-	s := &payloadState{
-		p: p, now: now, earliest: map[string]time.Time{}, debug: in.opts.Log.Enabled(ctx, slog.LevelDebug),
-		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
-		touched: map[int64]bool{}, cleared: map[int64]time.Time{}, seen: map[incidents.AlertGroup]incidents.Incident{},
-		resolvedIn: map[int64]incidents.Incident{}, handled: map[string]bool{}, lines: newLineBudget(),
-	}
-	fps := make([]string, len(p.Alerts))
-	// A payload may name one firing alert twice, with two starts: it is one occurrence
-	// starting at the earlier.
-	var firing []string
-	for i, a := range p.Alerts {
-		fps[i] = Fingerprint(a)
-		if a.Status != "firing" {
-			continue
-		}
-		start := dbTime(a.StartsAt)
-		if t, ok := s.earliest[fps[i]]; !ok {
-			firing = append(firing, fps[i])
-			s.earliest[fps[i]] = start
-		} else if start.Before(t) {
-			s.earliest[fps[i]] = start
-		}
-	}
-	// One read tells every firing alert's story: its occurrence still fires (a repeat the
-	// memory did not know), ended (a late delivery, or a new occurrence after it), or none
-	// exists (new). The grouping locks keep those of this payload's groups from changing
-	// until the commit.
-	var err error
-	if s.latest, err = latestOccurrences(ctx, q, firing); err != nil {
+	res, err := in.ingestBatch(ctx, q, []Payload{p}, []time.Time{now})
+	if err != nil {
 		return Result{}, err
+	}
+	return res[0], nil
+}
+
+// readOccurrences reads the stored story of firing fingerprints into the batch, in one read:
+// an occurrence still firing (a repeat the memory did not know: counted here), ended (a
+// late delivery, or a new occurrence after it), or none (new). The grouping locks keep
+// those of the batch's groups from changing until the commit.
+func (in *Ingester) readOccurrences(ctx context.Context, q store.Querier, b *batchState, firing []string, now time.Time) error {
+	if len(firing) == 0 {
+		return nil
+	}
+	latest, err := latestOccurrences(ctx, q, firing)
+	if err != nil {
+		return err
 	}
 	var ids []int64
 	for _, fp := range firing {
-		if o, ok := s.latest[fp]; ok && o.Status == "firing" {
-			ids = append(ids, o.ID)
+		delete(b.repeated, fp)
+		if o, ok := latest[fp]; ok {
+			b.latest[fp] = o
+			if o.Status == "firing" {
+				ids = append(ids, o.ID)
+			}
+		} else {
+			delete(b.latest, fp)
 		}
 	}
-	if s.repeated, err = markRepeats(ctx, q, ids, now); err != nil {
-		return Result{}, err
+	repeated, err := markRepeats(ctx, q, ids, now)
+	if err != nil {
+		return err
 	}
 	// One read as firing that was not marked was resolved meanwhile by a transaction that
 	// holds other grouping locks (the same alert under another group key): read it again,
 	// since its start may now make it a new occurrence.
 	var changed []string
 	for _, fp := range firing {
-		if o, ok := s.latest[fp]; ok && o.Status == "firing" {
-			if _, marked := s.repeated[fp]; !marked {
-				changed = append(changed, fp)
-			}
+		if occ, marked := repeated[fp]; marked {
+			b.repeated[fp] = occ
+		} else if o, ok := latest[fp]; ok && o.Status == "firing" {
+			changed = append(changed, fp)
 		}
 	}
 	if len(changed) > 0 {
 		again, err := latestOccurrences(ctx, q, changed)
 		if err != nil {
-			return Result{}, err
+			return err
 		}
 		for _, fp := range changed {
 			if o, ok := again[fp]; ok {
-				s.latest[fp] = o
+				b.latest[fp] = o
 			} else {
-				delete(s.latest, fp)
+				delete(b.latest, fp)
 			}
 		}
 	}
-	for i, a := range p.Alerts {
-		if a.Status == "firing" {
-			err = in.firing(ctx, q, s, a, fps[i])
-		} else if err = in.storeNew(ctx, q, s); err == nil { // a resolve must find what fired before it
-			err = in.resolved(ctx, q, s, a, fps[i])
-		}
-		if err != nil {
-			return Result{}, err
-		}
-	}
-	if err := in.storeNew(ctx, q, s); err != nil {
-		return Result{}, err
-	}
-	if err := in.writeSummaries(ctx, q, s); err != nil {
-		return Result{}, err
-	}
-	for _, id := range s.res.Incidents {
-		if at, ok := s.cleared[id]; ok {
-			if err := in.resolveIfClear(ctx, q, id, at); err != nil {
-				return Result{}, err
-			}
-		}
-	}
-	res, late, ls, gone, lines := s.res, s.late, s.learned, s.resolvedFp, s.lines
-	store.AfterCommit(q, func() {
-		in.spent.add(lines)
-		in.repeats.learn(ls, now)
-		in.repeats.forget(gone)
-		in.report(ctx, res, late)
-	})
-	return s.res, nil
+	return nil
 }
 
-// storeNew stores the new occurrences the payload has gathered so far, in one statement.
-func (in *Ingester) storeNew(ctx context.Context, q store.Querier, s *payloadState) error {
-	if len(s.inserts) == 0 {
+// applyPayload applies one payload's alerts, in order, within its batch.
+func (in *Ingester) applyPayload(ctx context.Context, q store.Querier, s *payloadState) error {
+	for i, a := range s.p.Alerts {
+		var err error
+		if a.Status == "firing" {
+			err = in.firing(ctx, q, s, a, s.fps[i])
+		} else {
+			err = in.resolved(ctx, q, s, a, s.fps[i])
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// storeNew stores the new occurrences the batch has gathered so far, in one statement.
+func (in *Ingester) storeNew(ctx context.Context, q store.Querier, b *batchState) error {
+	if len(b.inserts) == 0 {
 		return nil
 	}
-	ids, err := insertOccurrences(ctx, q, s.inserts, s.now)
+	ids, err := insertOccurrences(ctx, q, b.inserts)
 	if err != nil {
 		return err
 	}
-	for _, o := range s.inserts {
-		s.learned = append(s.learned, learned{fp: o.alert.Fingerprint, id: ids[o.alert.Fingerprint], incidentID: o.alert.IncidentID,
+	for _, o := range b.inserts {
+		b.learned = append(b.learned, learned{fp: o.alert.Fingerprint, id: ids[o.alert.Fingerprint], incidentID: o.alert.IncidentID,
 			start: o.alert.StartsAt})
 	}
-	s.inserts = s.inserts[:0]
+	b.inserts = b.inserts[:0]
+	clear(b.unstored)
 	return nil
 }
 
@@ -362,18 +340,18 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 	}
 	s.handled[fp] = true
 	startsAt := s.earliest[fp]
-	if occ, ok := s.repeated[fp]; ok {
+	if occ, ok := s.b.repeated[fp]; ok {
 		s.res.Deduplicated++
 		s.touch(occ.incidentID)
 		if startsAt.Equal(occ.startsAt) { // another start takes the writer (see repeats.go)
-			s.learned = append(s.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, start: occ.startsAt})
+			s.b.learned = append(s.b.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, start: occ.startsAt})
 		}
 		if startsAt.Before(occ.startsAt) {
 			return in.moveStartBack(ctx, q, a, fp, occ, startsAt)
 		}
 		return nil
 	}
-	last, found := s.latest[fp]
+	last, found := s.b.latest[fp]
 	// Not firing: a resolved occurrence whose end is not before this start is the one this
 	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
 	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {

@@ -99,16 +99,7 @@ func (r *rig) ingestReplayed(p alerts.Payload) alerts.Result {
 	ctx := context.Background()
 	// Hold the only worker inside a transaction so that the next two calls queue up and
 	// are taken as one batch, in order.
-	started, release := make(chan struct{}), make(chan struct{})
-	gate := make(chan error, 1)
-	go func() {
-		gate <- r.gc.Do(ctx, func(context.Context, store.Querier) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
+	release := r.holdWriter()
 	type answer struct {
 		res alerts.Result
 		err error
@@ -128,10 +119,7 @@ func (r *rig) ingestReplayed(p alerts.Payload) alerts.Result {
 		})
 	}()
 	r.waitQueued(2)
-	close(release)
-	if err := <-gate; err != nil {
-		r.t.Fatalf("gate: %v", err)
-	}
+	release()
 	if err := <-failed; !errors.Is(err, boom) {
 		r.t.Fatalf("the failing request returned %v, want its own error", err)
 	}
@@ -140,6 +128,28 @@ func (r *rig) ingestReplayed(p alerts.Payload) alerts.Result {
 		r.t.Fatalf("ingest in the replayed batch: %v", got.err)
 	}
 	return got.res
+}
+
+// holdWriter holds the group committer's only worker inside a transaction until the
+// returned function is called, so that calls made meanwhile queue up.
+func (r *rig) holdWriter() (release func()) {
+	r.t.Helper()
+	started, released := make(chan struct{}), make(chan struct{})
+	held := make(chan error, 1)
+	go func() {
+		held <- r.gc.Do(context.Background(), func(context.Context, store.Querier) error {
+			close(started)
+			<-released
+			return nil
+		})
+	}()
+	<-started
+	return func() {
+		close(released)
+		if err := <-held; err != nil {
+			r.t.Fatalf("holding the writer: %v", err)
+		}
+	}
 }
 
 // waitQueued waits until n calls wait for a batch.

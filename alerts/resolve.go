@@ -25,6 +25,11 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	if endsAt.Before(startsAt) {
 		endsAt = startsAt
 	}
+	if s.b.unstored[fp] { // it fired earlier in this payload: store it first
+		if err := in.storeNew(ctx, q, s.b); err != nil {
+			return err
+		}
+	}
 	id, err := markResolved(ctx, q, fp, endsAt, now)
 	if err != nil {
 		return err
@@ -50,12 +55,12 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	}
 	s.res.Resolved++
 	s.touch(id)
-	s.resolvedFp = append(s.resolvedFp, fp)
+	s.b.resolvedFp = append(s.b.resolvedFp, fp)
 	if err := in.recordResolved(ctx, q, s, id, a, endsAt, now); err != nil {
 		return err
 	}
-	if endsAt.After(s.cleared[id]) {
-		s.cleared[id] = endsAt
+	if endsAt.After(s.b.cleared[id]) {
+		s.b.cleared[id] = endsAt
 	}
 	return nil
 }
@@ -86,10 +91,10 @@ func (in *Ingester) resolveIfClear(ctx context.Context, q store.Querier, id int6
 
 func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, s *payloadState, incidentID int64, a template.Alert,
 	endsAt, now time.Time) error {
-	if own, err := in.takeLine(ctx, q, s.lines, incidentID, incidents.KindAlertResolved); err != nil || !own {
+	if own, err := in.takeLine(ctx, q, s.b.lines, incidentID, incidents.KindAlertResolved); err != nil || !own {
 		return err
 	}
-	read := s.resolvedIn
+	read := s.b.resolvedIn
 	inc, ok := read[incidentID]
 	if !ok {
 		var err error

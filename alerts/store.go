@@ -207,6 +207,7 @@ func inList[T any](q store.Querier, query, sqlType string, values []T, args ...a
 type newOccurrence struct {
 	alert    Alert
 	groupKey string
+	seen     time.Time // when it arrived: its first and last seen
 }
 
 // insertChunk bounds the rows of one INSERT: 10 values a row stays far below SQLite's
@@ -216,7 +217,7 @@ const insertChunk = 500
 // insertOccurrences stores new firing occurrences (of distinct fingerprints) in one
 // statement per chunk, and returns the ID of each by fingerprint. A storm's payload of
 // hundreds of new alerts is one round trip, not hundreds.
-func insertOccurrences(ctx context.Context, q store.Querier, occs []newOccurrence, now time.Time) (map[string]int64, error) {
+func insertOccurrences(ctx context.Context, q store.Querier, occs []newOccurrence) (map[string]int64, error) {
 	ids := make(map[string]int64, len(occs))
 	for start := 0; start < len(occs); start += insertChunk {
 		chunk := occs[start:min(start+insertChunk, len(occs))]
@@ -239,7 +240,7 @@ func insertOccurrences(ctx context.Context, q store.Querier, occs []newOccurrenc
 			sb.WriteString("(?, ?, ?, 'firing', ?, ?, ?, ?, ?, NULL, ?, ?, 0)")
 			a := o.alert
 			args = append(args, a.Fingerprint, a.StartsAt, a.IncidentID, a.Alertname, string(labels), string(annots),
-				a.GeneratorURL, o.groupKey, now, now)
+				a.GeneratorURL, o.groupKey, o.seen, o.seen)
 		}
 		sb.WriteString(" RETURNING fingerprint, id")
 		rows, err := q.QueryContext(ctx, q.Rebind(sb.String()), args...)
@@ -274,6 +275,37 @@ func firingCount(ctx context.Context, q store.Querier, incidentID int64) (int, e
 		return 0, fmt.Errorf("count firing alerts of incident %d: %w", incidentID, err)
 	}
 	return n, nil
+}
+
+// firingCounts counts the firing occurrences of each of the given incidents, in one
+// statement per chunk; an incident with none is missing from the map.
+func firingCounts(ctx context.Context, q store.Querier, incidentIDs []int64) (map[int64]int, error) {
+	out := make(map[int64]int, len(incidentIDs))
+	for start := 0; start < len(incidentIDs); start += repeatChunk {
+		chunk := incidentIDs[start:min(start+repeatChunk, len(incidentIDs))]
+		query, args := inList(q, `SELECT incident_id, COUNT(*) FROM alerts WHERE status = 'firing' AND incident_id`, "bigint", chunk)
+		rows, err := q.QueryContext(ctx, query+` GROUP BY incident_id`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
+		}
+		for rows.Next() {
+			var id int64
+			var n int
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
+			}
+			out[id] = n
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
+		}
+		if err := rows.Close(); err != nil {
+			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
+		}
+	}
+	return out, nil
 }
 
 // ForIncident returns every alert of an incident, oldest first, however many there are.

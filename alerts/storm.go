@@ -14,7 +14,7 @@ import (
 // storm of thousands the timeline stays readable, and there is less to write.
 const alertLines = 20
 
-// lineBudget decides, within one payload, which alerts get their own timeline line.
+// lineBudget decides, within one batch, which alerts get their own timeline line.
 type lineBudget struct {
 	used map[lineKey]int // lines an incident has of a kind, counting this payload's
 	more map[lineKey]int // alerts summed up instead
@@ -84,9 +84,9 @@ func (in *Ingester) takeLine(ctx context.Context, q store.Querier, b lineBudget,
 	return false, nil
 }
 
-// writeSummaries records the alerts summed up in this payload, one line per incident and
-// kind for this minute.
-func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *payloadState) error {
+// writeSummaries records the alerts summed up in this batch, one line per incident and kind
+// for this minute.
+func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batchState) error {
 	keys := make([]lineKey, 0, len(s.lines.more))
 	for k := range s.lines.more {
 		keys = append(keys, k)
@@ -116,10 +116,10 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *payl
 	return nil
 }
 
-// readIncident is an incident this payload already read (found open for a group, or read
+// readIncident is an incident this batch already read (found open for a group, or read
 // for a resolve). Its fields may lag what the payload changed since (a raised severity);
 // the summary line needs only its identity and what hooks read of it.
-func (s *payloadState) readIncident(id int64) (incidents.Incident, bool) {
+func (s *batchState) readIncident(id int64) (incidents.Incident, bool) {
 	if inc, ok := s.resolvedIn[id]; ok {
 		return inc, true
 	}

@@ -310,12 +310,15 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 		if err != nil {
 			return fmt.Errorf("record rollback %d failure: %w", rb.ID, err)
 		}
-		if n, err := res.RowsAffected(); err != nil || n == 0 {
-			return err
+		n, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("record rollback %d failure: %w", rb.ID, err)
 		}
-		if o.GaveUp {
+		if n == 1 && o.GaveUp {
 			r.countAfterCommit(q, rb.Action, metrics.RemedyFailed)
 		}
+		// Reported late or not, the attempt failed: the timeline keeps it (in the order the
+		// reports came), so a busy machine never loses the line of a failed attempt.
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
 	})
 	if err != nil {

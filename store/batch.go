@@ -23,6 +23,7 @@ var ErrOverloaded = errors.New("write queue is full")
 // what lets SQLite with synchronous=FULL keep up with Alertmanager storms.
 type GroupCommitter struct {
 	db       *DB
+	workers  int
 	queue    chan *batchItem
 	maxBatch int
 	wg       sync.WaitGroup
@@ -62,7 +63,7 @@ func NewGroupCommitter(db *DB, workers, maxBatch, queueLen int, log *slog.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	g := &GroupCommitter{db: db, queue: make(chan *batchItem, queueLen), maxBatch: maxBatch, stop: make(chan struct{}), log: log}
+	g := &GroupCommitter{db: db, workers: workers, queue: make(chan *batchItem, queueLen), maxBatch: maxBatch, stop: make(chan struct{}), log: log}
 	for i := 0; i < workers; i++ {
 		g.wg.Add(1)
 		go g.run()
@@ -109,6 +110,12 @@ func (g *GroupCommitter) DoLocked(ctx context.Context, keys []string, fn func(ct
 	// caller must not answer before knowing.
 	return <-it.done
 }
+
+// Workers is the number of transactions g runs at once.
+func (g *GroupCommitter) Workers() int { return g.workers }
+
+// Capacity is the number of calls g queues before refusing more.
+func (g *GroupCommitter) Capacity() int { return cap(g.queue) }
 
 // Queued is the number of calls waiting for a batch to take them, for metrics and for tests
 // that need several calls in one batch.

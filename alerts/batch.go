@@ -1,0 +1,142 @@
+package alerts
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"firebreak/incidents"
+	"firebreak/store"
+)
+
+// The payloads that wait for the writer together are applied in one transaction as one
+// batch, not one after another each with its own statements: one read of every firing
+// fingerprint's occurrence for all of them, one INSERT of all their new occurrences, one
+// line per incident summing up what they fired, one count per incident whose alerts
+// resolved. With sixteen Alertmanager senders a batch holds a dozen payloads, so that is a
+// dozen times fewer statements, which is what a PostgreSQL server spends its CPU on.
+//
+// A batch gives the answer of applying its payloads in order, with two differences no
+// sender can tell from arriving at the same moment: an incident whose alerts all resolved
+// is resolved at the end of the batch, after every payload had its say (a new alert of a
+// later payload keeps it open rather than reopening it), and the alerts summed up in a
+// storm's timeline line are counted per batch.
+
+// batchState is what the payloads of one transaction share.
+type batchState struct {
+	now        time.Time                   // the latest payload's arrival: summary lines are dated by it
+	latest     map[string]occurrenceEnd    // firing fingerprints' latest occurrence, if any
+	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires (counted)
+	seen       map[incidents.AlertGroup]incidents.Incident
+	resolvedIn map[int64]incidents.Incident // read once per batch, not once per resolved alert
+	lines      lineBudget                   // which alerts get a timeline line of their own
+	cleared    map[int64]time.Time          // incidents with a resolved alert → latest end
+	inserts    []newOccurrence              // new occurrences not yet stored
+	unstored   map[string]bool              // their fingerprints
+	learned    []learned                    // occurrences found firing or stored, known once committed
+	resolvedFp []string                     // fingerprints whose occurrence the batch resolved
+}
+
+func newBatchState() *batchState {
+	return &batchState{
+		latest: map[string]occurrenceEnd{}, repeated: map[string]firingOccurrence{},
+		seen: map[incidents.AlertGroup]incidents.Incident{}, resolvedIn: map[int64]incidents.Incident{},
+		lines: newLineBudget(), cleared: map[int64]time.Time{}, unstored: map[string]bool{},
+	}
+}
+
+// ingestBatch applies payloads (with the time each arrived) in one transaction and returns
+// the result of each.
+func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Payload, nows []time.Time) ([]Result, error) {
+	b := newBatchState()
+	states := make([]*payloadState, len(ps))
+	// A payload naming a fingerprint an earlier payload of the batch named must see what
+	// that one did: it reads its occurrences when its turn comes. The others' are read all
+	// at once, first.
+	named := map[string]bool{}
+	after := make([]bool, len(ps))
+	var first []string
+	for i, p := range ps {
+		s := in.newPayloadState(ctx, b, p, nows[i])
+		states[i] = s
+		if s.now.After(b.now) {
+			b.now = s.now
+		}
+		for _, fp := range s.fps {
+			if named[fp] {
+				after[i] = true
+			}
+		}
+		for _, fp := range s.fps {
+			named[fp] = true
+		}
+		if !after[i] {
+			first = append(first, s.firing...)
+		}
+	}
+	if err := in.readOccurrences(ctx, q, b, first, b.now); err != nil {
+		return nil, err
+	}
+	for i, s := range states {
+		if after[i] {
+			if err := in.storeNew(ctx, q, b); err != nil {
+				return nil, err
+			}
+			if err := in.readOccurrences(ctx, q, b, s.firing, s.now); err != nil {
+				return nil, err
+			}
+		}
+		if err := in.applyPayload(ctx, q, s); err != nil {
+			return nil, err
+		}
+	}
+	if err := in.storeNew(ctx, q, b); err != nil {
+		return nil, err
+	}
+	if err := in.writeSummaries(ctx, q, b); err != nil {
+		return nil, err
+	}
+	if err := in.resolveCleared(ctx, q, b.cleared); err != nil {
+		return nil, err
+	}
+	results := make([]Result, len(states))
+	lates := make([][]lateAlert, len(states))
+	for i, s := range states {
+		results[i], lates[i] = s.res, s.late
+	}
+	ls, gone, lines, now := b.learned, b.resolvedFp, b.lines, b.now
+	store.AfterCommit(q, func() {
+		in.spent.add(lines)
+		in.repeats.learn(ls, now)
+		in.repeats.forget(gone)
+		for i := range results {
+			in.report(ctx, results[i], lates[i])
+		}
+	})
+	return results, nil
+}
+
+// resolveCleared mitigates (and, if no person took it on, resolves) every incident of
+// cleared none of whose alerts fires any more, counting them in one statement.
+func (in *Ingester) resolveCleared(ctx context.Context, q store.Querier, cleared map[int64]time.Time) error {
+	if len(cleared) == 0 {
+		return nil
+	}
+	ids := make([]int64, 0, len(cleared))
+	for id := range cleared {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	firing, err := firingCounts(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		if firing[id] == 0 {
+			if err := in.resolveIfClear(ctx, q, id, cleared[id]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,136 @@
+package alerts_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"firebreak/alerts"
+	"firebreak/incidents"
+	"firebreak/store"
+	"firebreak/store/storetest"
+)
+
+// ingestInOneBatch ingests payloads as one batch: it holds the writer, sends a payload of
+// another service (which the batch leader takes alone), waits until the given payloads all
+// wait behind it, and lets the writer go. It returns their results in order.
+func (r *rig) ingestInOneBatch(ps ...alerts.Payload) []alerts.Result {
+	r.t.Helper()
+	release := r.holdWriter()
+	type answer struct {
+		res alerts.Result
+		err error
+	}
+	send := func(p alerts.Payload) chan answer {
+		ch := make(chan answer, 1)
+		go func() {
+			res, err := r.in.Ingest(context.Background(), p)
+			ch <- answer{res, err}
+		}()
+		return ch
+	}
+	first := send(payload("other", fire("Unrelated", "elsewhere", "production", "info", t0)))
+	r.waitQueued(1)
+	answers := make([]chan answer, len(ps))
+	for i, p := range ps {
+		answers[i] = send(p)
+		waitFor(r.t, "the payload to wait for its batch", func() bool { return r.in.Waiting() == i+1 })
+	}
+	release()
+	if a := <-first; a.err != nil {
+		r.t.Fatal(a.err)
+	}
+	out := make([]alerts.Result, len(ps))
+	for i, ch := range answers {
+		a := <-ch
+		if a.err != nil {
+			r.t.Fatalf("payload %d of the batch: %v", i, a.err)
+		}
+		out[i] = a.res
+	}
+	if n := r.in.Retried(); n != 0 {
+		r.t.Fatalf("%d batches failed and were run again: the batch must apply as one", n)
+	}
+	return out
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 10 s for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// Payloads applied in one batch see what the earlier ones of the batch did, as if they had
+// come one after another: an alert new in the first is a repeat in the second and resolved
+// by the third.
+func TestPayloadsOfOneBatchSeeEachOthersAlerts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		x := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "x")
+		y := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "y")
+		res := r.ingestInOneBatch(
+			payload("g", x),
+			payload("g", x, y),
+			payload("g", resolve(x, t0)),
+		)
+		wantResult(t, "first", res[0], 1, 1, 0, 0)
+		wantResult(t, "second", res[1], 2, 1, 1, 0)
+		wantResult(t, "third", res[2], 1, 0, 0, 1)
+		id := res[0].Incidents[0]
+		for i, r := range res {
+			if !sameIDs(r.Incidents, []int64{id}) {
+				t.Fatalf("payload %d touched %v, want incident %d", i, r.Incidents, id)
+			}
+		}
+		as := r.alertsOf(id)
+		if len(as) != 2 {
+			t.Fatalf("incident holds %d alerts, want x and y", len(as))
+		}
+		for _, a := range as {
+			switch a.Labels["instance"] {
+			case "x":
+				if a.Status != "resolved" || a.Repeats != 1 || !timePtrEq(a.EndsAt, t0) {
+					t.Fatalf("x is %s with %d repeats, ended %v; want resolved at %s after one repeat", a.Status, a.Repeats, a.EndsAt, t0)
+				}
+			case "y":
+				if a.Status != "firing" || a.Repeats != 0 {
+					t.Fatalf("y is %s with %d repeats, want firing, never repeated", a.Status, a.Repeats)
+				}
+			}
+		}
+		if inc := r.incident(id); !inc.Open() || inc.MitigatedAt != nil {
+			t.Fatalf("incident %s, mitigated %v: want open while y fires", inc.Status, inc.MitigatedAt)
+		}
+	})
+}
+
+// An incident whose last alert resolves in a batch where a later payload brings it a new
+// alert is decided at the end of the batch: it stays open with the new alert, neither
+// resolved nor reopened, as if both had arrived at the same moment.
+func TestAnIncidentClearedAndJoinedInOneBatchStaysOpen(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		a := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-5*time.Minute), "instance", "a")
+		id := r.openIncident("g", a)
+		b := fire("HighLatency", "checkout", "production", "warning", t0.Add(-time.Minute), "instance", "b")
+		res := r.ingestInOneBatch(payload("g", resolve(a, t0)), payload("g2", b))
+		wantResult(t, "the resolve", res[0], 1, 0, 0, 1)
+		wantResult(t, "the new alert", res[1], 1, 1, 0, 0)
+		if !sameIDs(res[1].Incidents, []int64{id}) {
+			t.Fatalf("the new alert joined %v, want the open incident %d", res[1].Incidents, id)
+		}
+		inc := r.incident(id)
+		if inc.Status == incidents.Resolved || inc.ResolvedAt != nil || inc.MitigatedAt != nil || inc.ReopenedCount != 0 {
+			t.Fatalf("incident %s, resolved %v, mitigated %v, reopened %d times: want open, never resolved",
+				inc.Status, inc.ResolvedAt, inc.MitigatedAt, inc.ReopenedCount)
+		}
+		if n := len(r.incidentIDs()); n != 2 { // this one and the unrelated alert's
+			t.Fatalf("%d incidents, want 2", n)
+		}
+	})
+}
