@@ -145,16 +145,23 @@ type occurrenceEnd struct {
 }
 
 // latestOccurrences returns the latest occurrence, in any status, of each fingerprint of fps
-// (given once each) that has one, in one statement per chunk. Only the latest row of each
-// is read (a probe of the (fingerprint, starts_at) index): a flapping alert may have
-// hundreds of ended occurrences, and every payload naming it would read them all.
+// (given once each) that has one, in one statement per chunk: the firing one, through the
+// index of firing occurrences, or else the latest ended one, through the index of ended
+// ones (a probe of its last entry: a flapping alert may have hundreds of ended occurrences,
+// and every payload naming it would read them all).
 func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[string]occurrenceEnd, error) {
 	out := make(map[string]occurrenceEnd, len(fps))
 	for start := 0; start < len(fps); start += repeatChunk {
 		chunk := fps[start:min(start+repeatChunk, len(fps))]
-		query, args := inList(q, `SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
-			WHERE starts_at = (SELECT MAX(latest.starts_at) FROM alerts AS latest WHERE latest.fingerprint = alerts.fingerprint)
-			AND fingerprint`, "text", chunk)
+		cond, args := inCond(q, "text", chunk)
+		query := q.Rebind(`SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+			WHERE status = 'firing' AND fingerprint` + cond + `
+			UNION ALL
+			SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+			WHERE status = 'resolved' AND starts_at = (SELECT MAX(latest.starts_at) FROM alerts AS latest
+				WHERE latest.fingerprint = alerts.fingerprint AND latest.status = 'resolved')
+			AND fingerprint` + cond)
+		args = append(args, args...)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
@@ -166,7 +173,8 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 				rows.Close()
 				return nil, fmt.Errorf("read alerts: %w", err)
 			}
-			// Occurrences of one fingerprint never overlap: the latest starts last.
+			// Occurrences of one fingerprint never overlap: the latest (the firing one, if
+			// any) starts last.
 			if prev, ok := out[fp]; !ok || o.StartsAt.After(prev.StartsAt) {
 				o.StartsAt = o.StartsAt.UTC()
 				if o.EndsAt != nil {
@@ -193,14 +201,22 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 // last ANALYZE (a storm) may scan the table once per statement — a second for 250
 // fingerprints in 50,000 rows — where = ANY(array) keeps to the index.
 func inList[T any](q store.Querier, query, sqlType string, values []T, args ...any) (string, []any) {
+	cond, condArgs := inCond(q, sqlType, values)
+	return q.Rebind(query + cond), append(args, condArgs...)
+}
+
+// inCond is inList's condition, not yet bound: " = ANY(?::type[])" with the array on
+// PostgreSQL, " IN (?, …)" with each value on SQLite.
+func inCond[T any](q store.Querier, sqlType string, values []T) (string, []any) {
 	// The Querier knows its placeholders, not its dialect: "$1" is PostgreSQL's.
 	if q.Rebind("?") == "$1" {
-		return q.Rebind(query + ` = ANY(?::` + sqlType + `[])`), append(args, values)
+		return ` = ANY(?::` + sqlType + `[])`, []any{values}
 	}
-	for _, v := range values {
-		args = append(args, v)
+	args := make([]any, len(values))
+	for i, v := range values {
+		args[i] = v
 	}
-	return q.Rebind(query + ` IN (?` + strings.Repeat(", ?", len(values)-1) + `)`), args
+	return ` IN (?` + strings.Repeat(", ?", len(values)-1) + `)`, args
 }
 
 // newOccurrence is a firing occurrence to store, with the group key it arrived under.
