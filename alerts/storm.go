@@ -97,6 +97,7 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batc
 		}
 		return keys[i].kind < keys[j].kind
 	})
+	items := make([]incidents.AlertsSummary, 0, len(keys))
 	for _, k := range keys {
 		inc, ok := s.readIncident(k.incident)
 		if !ok {
@@ -109,11 +110,9 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batc
 		if k.kind == incidents.KindAlertResolved {
 			kind, what = incidents.KindAlertsResolvedSummary, "resolved"
 		}
-		if err := in.incidents.SummarizeAlertsTx(ctx, q, inc, kind, what, s.lines.more[k], s.now); err != nil {
-			return err
-		}
+		items = append(items, incidents.AlertsSummary{Incident: inc, Kind: kind, What: what, N: s.lines.more[k]})
 	}
-	return nil
+	return in.incidents.SummarizeAlertsManyTx(ctx, q, items, s.now)
 }
 
 // readIncident is an incident this batch already read (found open for a group, or read

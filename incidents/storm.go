@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,30 +35,14 @@ func (m *Manager) AlertLinesTx(ctx context.Context, q store.Querier, id int64, k
 // at: it grows the minute's line if there is one ("214 more alerts fired"), or records a new
 // one. what is the verb ("fired", "resolved").
 func (m *Manager) SummarizeAlertsTx(ctx context.Context, q store.Querier, inc Incident, kind EventKind, what string, n int, at time.Time) error {
-	if n <= 0 {
-		return nil
-	}
+	return m.SummarizeAlertsManyTx(ctx, q, []AlertsSummary{{Incident: inc, Kind: kind, What: what, N: n}}, at)
+}
+
+// summarizeReadTx is SummarizeAlertsTx for a line this replica does not know as it stands:
+// it reads the minute's line, and grows it or records a new one.
+func (m *Manager) summarizeReadTx(ctx context.Context, q store.Querier, inc Incident, kind EventKind, what string, n int, at time.Time) error {
 	minute := at.UTC().Truncate(time.Minute)
 	key := summaryKey{incident: inc.ID, kind: kind, minute: minute}
-	// The minute's line as this replica last committed it: grow it in one statement, if it
-	// still reads as remembered (another replica, or an earlier request of this batch, may
-	// have grown it since; then read it again).
-	if known, ok := m.summaries.get(key); ok {
-		ev := Event{ID: known.id, IncidentID: inc.ID, At: at, Actor: ActorAlertmanager, Kind: kind, Text: summaryText(known.count+n, what)}
-		res, err := q.ExecContext(ctx, q.Rebind(`UPDATE timeline_events SET text = ? WHERE id = ? AND text = ?`),
-			ev.Text, known.id, summaryText(known.count, what))
-		if err != nil {
-			return fmt.Errorf("update the %s line of incident %d: %w", kind, inc.ID, err)
-		}
-		grown, err := res.RowsAffected()
-		if err != nil {
-			return fmt.Errorf("update the %s line of incident %d: %w", kind, inc.ID, err)
-		}
-		if grown == 1 {
-			m.rememberSummary(q, key, known.id, known.count+n)
-			return m.runHooks(ctx, q, inc, ev)
-		}
-	}
 	var line struct {
 		ID   int64  `db:"id"`
 		Text string `db:"text"`
@@ -87,6 +72,92 @@ func (m *Manager) SummarizeAlertsTx(ctx context.Context, q store.Querier, inc In
 	// The line grew rather than a new one being written; hooks still hear of it, so what
 	// shows the incident elsewhere (the Slack message's alert count) keeps up.
 	return m.runHooks(ctx, q, inc, ev)
+}
+
+// AlertsSummary is what SummarizeAlertsManyTx adds to one incident's line of one kind.
+type AlertsSummary struct {
+	Incident Incident
+	Kind     EventKind
+	What     string // the verb: "fired", "resolved"
+	N        int
+}
+
+// SummarizeAlertsManyTx is SummarizeAlertsTx for several incidents at once, as a batch of
+// alert payloads needs. The lines as this replica last committed them grow in one
+// compare-and-set statement; those another replica (or an earlier request of this group
+// commit) grew since, and those it does not know, are read and written one by one.
+func (m *Manager) SummarizeAlertsManyTx(ctx context.Context, q store.Querier, items []AlertsSummary, at time.Time) error {
+	minute := at.UTC().Truncate(time.Minute)
+	type growth struct {
+		item  AlertsSummary
+		key   summaryKey
+		known summaryLine
+	}
+	var known []growth
+	var rest []AlertsSummary
+	for _, it := range items {
+		if it.N <= 0 {
+			continue
+		}
+		key := summaryKey{incident: it.Incident.ID, kind: it.Kind, minute: minute}
+		if l, ok := m.summaries.get(key); ok {
+			known = append(known, growth{item: it, key: key, known: l})
+		} else {
+			rest = append(rest, it)
+		}
+	}
+	grown := map[int64]bool{}
+	if len(known) > 0 {
+		var sb strings.Builder
+		args := make([]any, 0, 3*len(known))
+		sb.WriteString(`UPDATE timeline_events SET text = v.column3 FROM (VALUES `)
+		for i, g := range known {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			sb.WriteString("(CAST(? AS BIGINT), ?, ?)")
+			args = append(args, g.known.id, summaryText(g.known.count, g.item.What), summaryText(g.known.count+g.item.N, g.item.What))
+		}
+		sb.WriteString(`) AS v WHERE timeline_events.id = v.column1 AND timeline_events.text = v.column2 RETURNING timeline_events.id`)
+		rows, err := q.QueryContext(ctx, q.Rebind(sb.String()), args...)
+		if err != nil {
+			return fmt.Errorf("update %d summary lines: %w", len(known), err)
+		}
+		for rows.Next() {
+			var id int64
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("update %d summary lines: %w", len(known), err)
+			}
+			grown[id] = true
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return fmt.Errorf("update %d summary lines: %w", len(known), err)
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("update %d summary lines: %w", len(known), err)
+		}
+	}
+	for _, g := range known {
+		if !grown[g.known.id] { // another replica, or an earlier batch, grew it since
+			rest = append(rest, g.item)
+			continue
+		}
+		it := g.item
+		m.rememberSummary(q, g.key, g.known.id, g.known.count+it.N)
+		ev := Event{ID: g.known.id, IncidentID: it.Incident.ID, At: at, Actor: ActorAlertmanager, Kind: it.Kind,
+			Text: summaryText(g.known.count+it.N, it.What)}
+		if err := m.runHooks(ctx, q, it.Incident, ev); err != nil {
+			return err
+		}
+	}
+	for _, it := range rest {
+		if err := m.summarizeReadTx(ctx, q, it.Incident, it.Kind, it.What, it.N, at); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // rememberSummary remembers a summary line once its transaction committed.

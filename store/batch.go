@@ -270,14 +270,7 @@ func lockBatch(q Querier, batch []*batchItem) error {
 		return nil
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
-	if err := lockEverything(context.Background(), q, len(ids) > MaxLockKeys); err != nil {
-		return err
-	}
-	if len(ids) > MaxLockKeys {
-		return nil
-	}
-	return lockEach(context.Background(), q, ids)
+	return lockSorted(context.Background(), q, slices.Compact(ids))
 }
 
 // runOne runs one function inside its own savepoint.

@@ -27,14 +27,7 @@ func LockKeys(ctx context.Context, q Querier, keys []string) error {
 	if len(keys) == 0 || q.DriverName() != pgxDriver {
 		return nil
 	}
-	ids := lockIDs(keys)
-	if err := lockEverything(ctx, q, len(ids) > MaxLockKeys); err != nil {
-		return err
-	}
-	if len(ids) > MaxLockKeys {
-		return nil
-	}
-	return lockEach(ctx, q, ids)
+	return lockSorted(ctx, q, lockIDs(keys))
 }
 
 // lockID is the lock a key names within its schema. Locks are always taken in the order of
@@ -59,23 +52,22 @@ func lockIDs(keys []string) []int32 {
 // too many keys holds exclusively instead of them.
 var everything = lockID("*")
 
-func lockEverything(ctx context.Context, q Querier, exclusive bool) error {
-	fn := "pg_advisory_xact_lock_shared"
-	if exclusive {
-		fn = "pg_advisory_xact_lock"
+// lockSorted takes the locks of ids, which must be sorted, in one statement: the everything
+// lock shared and then each id in order, or, past MaxLockKeys ids, the everything lock
+// exclusively instead. unnest yields the array in order and the aggregate takes each lock as
+// the rows come, so one round trip takes them all in the global order.
+func lockSorted(ctx context.Context, q Querier, ids []int32) error {
+	if len(ids) > MaxLockKeys {
+		if _, err := q.ExecContext(ctx, q.Rebind(`SELECT pg_advisory_xact_lock(hashtext(current_schema()), ?)`), everything); err != nil {
+			return fmt.Errorf("lock every grouping key: %w", err)
+		}
+		return nil
 	}
-	if _, err := q.ExecContext(ctx, q.Rebind(`SELECT `+fn+`(hashtext(current_schema()), ?)`), everything); err != nil {
-		return fmt.Errorf("lock grouping keys: %w", err)
-	}
-	return nil
-}
-
-// lockEach locks ids, which must be sorted, in that order, in one statement: unnest yields
-// the array in order and the aggregate takes each lock as the rows come. The caller holds
-// the shared lock of lockEverything.
-func lockEach(ctx context.Context, q Querier, ids []int32) error {
-	_, err := q.ExecContext(ctx, q.Rebind(`SELECT COUNT(pg_advisory_xact_lock(hashtext(current_schema()), id))
-		FROM unnest(?::int4[]) AS id`), ids)
+	all := append([]int32{everything}, ids...)
+	_, err := q.ExecContext(ctx, q.Rebind(`SELECT COUNT(CASE WHEN t.n = 1
+			THEN pg_advisory_xact_lock_shared(hashtext(current_schema()), t.id)
+			ELSE pg_advisory_xact_lock(hashtext(current_schema()), t.id) END)
+		FROM unnest(?::int4[]) WITH ORDINALITY AS t(id, n)`), all)
 	if err != nil {
 		return fmt.Errorf("lock %d grouping keys: %w", len(ids), err)
 	}
