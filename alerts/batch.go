@@ -45,6 +45,53 @@ func newBatchState() *batchState {
 	}
 }
 
+// lateFor returns the latest occurrence of a firing fingerprint not counted as a repeat, and
+// whether a notification starting at startsAt is a late delivery of it: it still fires (one
+// the read found firing that another transaction resolved meanwhile), or it ended no
+// earlier than that start (the notification belongs to it, from a retry queue or the other
+// HA peer). Otherwise the notification starts a new occurrence.
+func (b *batchState) lateFor(fp string, startsAt time.Time) (occurrenceEnd, bool) {
+	last, found := b.latest[fp]
+	return last, found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt)))
+}
+
+// findIncidents finds, in one read, the open incident of every group that a new occurrence
+// of the given payloads will join, so that each payload need not look for its own.
+func (in *Ingester) findIncidents(ctx context.Context, q store.Querier, b *batchState, states []*payloadState) error {
+	var groups []incidents.AlertGroup
+	wanted := map[incidents.AlertGroup]bool{}
+	for _, s := range states {
+		for i, a := range s.p.Alerts {
+			fp := s.fps[i]
+			if a.Status != "firing" {
+				continue
+			}
+			if _, repeat := b.repeated[fp]; repeat {
+				continue
+			}
+			if _, late := b.lateFor(fp, s.earliest[fp]); late {
+				continue
+			}
+			g, _, _ := in.group(s.p.GroupKey, a)
+			if _, known := b.seen[g]; !known && !wanted[g] {
+				wanted[g] = true
+				groups = append(groups, g)
+			}
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	found, err := in.incidents.FindOpenManyTx(ctx, q, groups)
+	if err != nil {
+		return err
+	}
+	for g, inc := range found {
+		b.seen[g] = inc
+	}
+	return nil
+}
+
 // ingestBatch applies payloads (with the time each arrived) in one transaction and returns
 // the result of each.
 func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Payload, nows []time.Time) ([]Result, error) {
@@ -75,6 +122,15 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Paylo
 		}
 	}
 	if err := in.readOccurrences(ctx, q, b, first, b.now); err != nil {
+		return nil, err
+	}
+	var firstStates []*payloadState
+	for i, s := range states {
+		if !after[i] {
+			firstStates = append(firstStates, s)
+		}
+	}
+	if err := in.findIncidents(ctx, q, b, firstStates); err != nil {
 		return nil, err
 	}
 	for i, s := range states {

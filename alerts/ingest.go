@@ -351,10 +351,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 		}
 		return nil
 	}
-	last, found := s.b.latest[fp]
-	// Not firing: a resolved occurrence whose end is not before this start is the one this
-	// notification belongs to, delivered late (from a retry queue, or the other HA peer).
-	if found && (last.Status == "firing" || (last.EndsAt != nil && !startsAt.After(*last.EndsAt))) {
+	if last, late := s.b.lateFor(fp, startsAt); late {
 		why := "late delivery: it started " + startsAt.Format(time.RFC3339) + ", within an occurrence that already ended"
 		if last.Status == "firing" {
 			why = "late delivery: the alert's occurrence is still firing"

@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"sort"
 	"sync"
 
@@ -97,13 +99,22 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batc
 		}
 		return keys[i].kind < keys[j].kind
 	})
+	var unread []int64
+	for _, k := range keys {
+		if _, ok := s.readIncident(k.incident); !ok && !slices.Contains(unread, k.incident) {
+			unread = append(unread, k.incident)
+		}
+	}
+	read, err := in.incidents.GetManyTx(ctx, q, unread)
+	if err != nil {
+		return err
+	}
 	items := make([]incidents.AlertsSummary, 0, len(keys))
 	for _, k := range keys {
 		inc, ok := s.readIncident(k.incident)
 		if !ok {
-			var err error
-			if inc, err = in.incidents.GetTx(ctx, q, k.incident); err != nil {
-				return err
+			if inc, ok = read[k.incident]; !ok {
+				return fmt.Errorf("summarize alerts: %w: no incident %d", incidents.ErrNotFound, k.incident)
 			}
 		}
 		kind, what := incidents.KindAlertsFiredSummary, "fired"

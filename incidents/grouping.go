@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"firebreak/store"
@@ -42,6 +43,57 @@ func (g AlertGroup) where() (string, []any) {
 	// A service's incident is its service's, even when it was opened by an alert of this
 	// group: an alert without a service does not join it.
 	return `group_key = ? AND service = ''`, []any{g.GroupKey}
+}
+
+// matches reports whether inc belongs to group g: where, in Go.
+func (g AlertGroup) matches(inc Incident) bool {
+	key := ""
+	if inc.GroupKey != nil {
+		key = *inc.GroupKey
+	}
+	switch {
+	case g.Service != "":
+		return inc.Service == g.Service && inc.Environment == g.Environment
+	case g.ByGroupKey:
+		return key == g.GroupKey
+	}
+	return key == g.GroupKey && inc.Service == ""
+}
+
+// findManyChunk bounds the groups one FindOpenManyTx statement looks for.
+const findManyChunk = 100
+
+// FindOpenManyTx is FindOpenTx for several groups in one statement per chunk, as a batch of
+// alert payloads needs: it returns the open incident of each group that has one, locked like
+// FindOpenTx's. A group without one is missing from the map.
+func (m *Manager) FindOpenManyTx(ctx context.Context, q store.Querier, groups []AlertGroup) (map[AlertGroup]Incident, error) {
+	out := make(map[AlertGroup]Incident, len(groups))
+	for start := 0; start < len(groups); start += findManyChunk {
+		chunk := groups[start:min(start+findManyChunk, len(groups))]
+		conds := make([]string, len(chunk))
+		var args []any
+		for i, g := range chunk {
+			cond, a := g.where()
+			conds[i] = "(" + cond + ")"
+			args = append(args, a...)
+		}
+		var found []Incident
+		// Newest first: a group's open incident is its newest, as FindOpenTx's LIMIT 1 takes.
+		err := q.SelectContext(ctx, &found, q.Rebind(`SELECT `+incidentColumns+` FROM incidents
+			WHERE status <> 'resolved' AND (`+strings.Join(conds, " OR ")+`) ORDER BY id DESC`+m.forUpdate()), args...)
+		if err != nil {
+			return nil, fmt.Errorf("find the open incidents of %d groups: %w", len(chunk), err)
+		}
+		for _, inc := range found {
+			inc.normalize()
+			for _, g := range chunk {
+				if _, done := out[g]; !done && g.matches(inc) {
+					out[g] = inc
+				}
+			}
+		}
+	}
+	return out, nil
 }
 
 // FindOpenTx returns the open incident a new alert of group g joins, locked until the

@@ -252,6 +252,12 @@ func (m *Manager) GetTx(ctx context.Context, q store.Querier, id int64) (Inciden
 	return getIncident(ctx, q, id)
 }
 
+// GetManyTx reads several incidents inside the caller's transaction, in one statement; an id
+// with no incident is missing from the map.
+func (m *Manager) GetManyTx(ctx context.Context, q store.Querier, ids []int64) (map[int64]Incident, error) {
+	return getIncidents(ctx, q, ids)
+}
+
 // Timeline reads an incident's timeline, oldest first.
 func (m *Manager) Timeline(ctx context.Context, id int64) ([]Event, error) {
 	return listEvents(ctx, m.db.R, id)

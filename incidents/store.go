@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"firebreak/store"
 )
 
@@ -72,6 +74,28 @@ func getIncident(ctx context.Context, q store.Querier, id int64) (Incident, erro
 	}
 	inc.normalize()
 	return inc, nil
+}
+
+// getIncidents reads the given incidents in one statement; an id with no incident is
+// missing from the map.
+func getIncidents(ctx context.Context, q store.Querier, ids []int64) (map[int64]Incident, error) {
+	out := make(map[int64]Incident, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	query, args, err := sqlx.In(`SELECT `+incidentColumns+` FROM incidents WHERE id IN (?)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("read %d incidents: %w", len(ids), err)
+	}
+	var found []Incident
+	if err := q.SelectContext(ctx, &found, q.Rebind(query), args...); err != nil {
+		return nil, fmt.Errorf("read %d incidents: %w", len(ids), err)
+	}
+	for _, inc := range found {
+		inc.normalize()
+		out[inc.ID] = inc
+	}
+	return out, nil
 }
 
 // Filter narrows an incident list. Zero values do not narrow.

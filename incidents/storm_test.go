@@ -2,6 +2,7 @@ package incidents
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -62,6 +63,78 @@ func TestSummaryLinesOfSeveralIncidentsGrowTogether(t *testing.T) {
 			if len(lines) != 1 || lines[0] != c.want {
 				t.Fatalf("incident %q has %s lines %q, want one: %q", c.inc.Title, c.kind, lines, c.want)
 			}
+		}
+	})
+}
+
+// FindOpenManyTx finds for each group what FindOpenTx finds: a service's incident for its
+// service and environment only, a group key's incident opened without a service for an alert
+// without one, any incident of the group key when grouping by group key, and the newest
+// when a group has two.
+func TestFindOpenManyFindsWhatFindOpenFinds(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		m, _ := newTestManager(db, clockAt)
+		key := func(k string) *string { return &k }
+		open := func(service, env string, groupKey *string, status Status) int64 {
+			t.Helper()
+			inc := Incident{Title: "t", Status: status, Severity: Sev3, Service: service, Environment: env, GroupKey: groupKey,
+				ImpactStartedAt: clockAt, OpenedAt: clockAt, UpdatedAt: clockAt}
+			if status == Resolved {
+				inc.ResolvedAt = &clockAt
+			}
+			err := db.InTx(ctx, func(q store.Querier) error {
+				return m.CreateTx(ctx, q, &inc, Event{At: clockAt, Actor: ActorAlertmanager, Kind: KindOpened, Text: "opened"})
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return inc.ID
+		}
+		open("checkout", "prod", key("{}:{a}"), Observing)
+		open("checkout", "prod", key("{}:{b}"), Observing) // newer: the one found
+		open("checkout", "", key("{}:{c}"), Observing)
+		open("", "", key("{}:{d}"), Observing)
+		open("", "", key("{}:{e}"), Resolved)
+		open("search", "prod", key("{}:{f}"), Resolved)
+		groups := []AlertGroup{
+			{Service: "checkout", Environment: "prod", GroupKey: "{}:{z}"},
+			{Service: "checkout", Environment: "", GroupKey: "{}:{z}"},
+			{Service: "checkout", Environment: "staging"},
+			{GroupKey: "{}:{d}"},
+			{GroupKey: "{}:{a}"}, // checkout's group key, but an alert without a service joins no service's incident
+			{GroupKey: "{}:{a}", ByGroupKey: true},
+			{GroupKey: "{}:{e}"},
+			{Service: "search", Environment: "prod"},
+		}
+		var many map[AlertGroup]Incident
+		err := db.InTx(ctx, func(q store.Querier) error {
+			var err error
+			many, err = m.FindOpenManyTx(ctx, q, groups)
+			if err != nil {
+				return err
+			}
+			for _, g := range groups {
+				one, err := m.FindOpenTx(ctx, q, g)
+				got, found := many[g]
+				switch {
+				case errors.Is(err, ErrNotFound):
+					if found {
+						t.Errorf("group %+v: FindOpenManyTx found incident %d, FindOpenTx none", g, got.ID)
+					}
+				case err != nil:
+					return err
+				case !found || got.ID != one.ID:
+					t.Errorf("group %+v: FindOpenManyTx found %d (%v), FindOpenTx %d", g, got.ID, found, one.ID)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(many) != 4 {
+			t.Fatalf("found the incidents of %d groups, want 4: %+v", len(many), many)
 		}
 	})
 }
