@@ -162,6 +162,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Paylo
 	}
 	ls, gone, lines, now := b.learned, b.resolvedFp, b.lines, b.now
 	store.AfterCommit(q, func() {
+		in.opts.Metrics.AlertBatch(len(results))
 		in.spent.add(lines)
 		in.repeats.learn(ls, now)
 		in.repeats.forget(gone)

@@ -5,8 +5,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"firebreak/alerts"
 	"firebreak/incidents"
+	"firebreak/internal/testkit"
+	"firebreak/metrics"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -70,7 +75,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // by the third.
 func TestPayloadsOfOneBatchSeeEachOthersAlerts(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
-		r := newRig(t, db)
+		opts := testOptions()
+		opts.Metrics = metrics.New(prometheus.NewRegistry(), nil)
+		r := newRigOpts(t, db, testkit.NewClock(t0), 1, nil, opts)
 		x := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "x")
 		y := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "y")
 		res := r.ingestInOneBatch(
@@ -105,6 +112,14 @@ func TestPayloadsOfOneBatchSeeEachOthersAlerts(t *testing.T) {
 		}
 		if inc := r.incident(id); !inc.Open() || inc.MitigatedAt != nil {
 			t.Fatalf("incident %s, mitigated %v: want open while y fires", inc.Status, inc.MitigatedAt)
+		}
+		// Two batches: the payload the leader took alone, and the three.
+		var m dto.Metric
+		if err := opts.Metrics.AlertBatchSize.Write(&m); err != nil {
+			t.Fatal(err)
+		}
+		if h := m.GetHistogram(); h.GetSampleCount() != 2 || h.GetSampleSum() != 4 {
+			t.Fatalf("firebreak_alert_batch_payloads counted %d batches of %v payloads, want 2 of 4", h.GetSampleCount(), h.GetSampleSum())
 		}
 	})
 }

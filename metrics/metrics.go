@@ -51,6 +51,9 @@ type Set struct {
 	// long a request waited for its batch to commit.
 	BatchSize prometheus.Histogram
 	BatchWait prometheus.Histogram
+	// AlertBatchSize is the webhook payloads applied together as one batch of alerts (one
+	// request of group commit).
+	AlertBatchSize prometheus.Histogram
 }
 
 // Severities and actions known up front, so their series exist at 0.
@@ -100,9 +103,14 @@ func New(reg prometheus.Registerer, kinds []string) *Set {
 			Help:    "Time a write request waited from queueing until its batch committed.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
 		}),
+		AlertBatchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "firebreak_alert_batch_payloads",
+			Help:    "Alertmanager notifications applied together as one batch of alerts.",
+			Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+		}),
 	}
 	reg.MustRegister(s.AlertsReceived, s.NotificationsUnavailable, s.IncidentsOpened, s.IncidentsResolved,
-		s.Remedies, s.OutboxRetries, s.OutboxGivenUp, s.BatchSize, s.BatchWait)
+		s.Remedies, s.OutboxRetries, s.OutboxGivenUp, s.BatchSize, s.BatchWait, s.AlertBatchSize)
 	for _, r := range []string{AlertNew, AlertDuplicate, AlertResolved, AlertLate, AlertRefused} {
 		s.AlertsReceived.WithLabelValues(r)
 	}
@@ -182,6 +190,13 @@ func (s *Set) OutboxFailed(kind string, gaveUp bool) {
 func (s *Set) Batch(n int) {
 	if s != nil {
 		s.BatchSize.Observe(float64(n))
+	}
+}
+
+// AlertBatch records one committed batch of n alert payloads.
+func (s *Set) AlertBatch(n int) {
+	if s != nil {
+		s.AlertBatchSize.Observe(float64(n))
 	}
 }
 

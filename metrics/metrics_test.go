@@ -47,6 +47,7 @@ func TestEverySeriesExistsAtZeroFromTheStart(t *testing.T) {
 		"firebreak_outbox_given_up_total":                        2,
 		"firebreak_group_commit_batch_size":                      1,
 		"firebreak_group_commit_wait_seconds":                    1,
+		"firebreak_alert_batch_payloads":                         1,
 	} {
 		if names[name] != n {
 			t.Errorf("%s has %d series at start, want %d", name, names[name], n)
