@@ -103,6 +103,11 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Paylo
 	named := map[string]bool{}
 	after := make([]bool, len(ps))
 	var first []string
+	total := 0
+	for _, p := range ps {
+		total += len(p.Alerts)
+	}
+	b.inserts = make([]newOccurrence, 0, total) // a storm's payloads are every alert new
 	for i, p := range ps {
 		s := in.newPayloadState(ctx, b, p, nows[i])
 		states[i] = s
