@@ -28,19 +28,20 @@ type batchState struct {
 	latest     map[string]occurrenceEnd    // firing fingerprints' latest occurrence, if any
 	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires (counted)
 	seen       map[incidents.AlertGroup]incidents.Incident
-	resolvedIn map[int64]incidents.Incident // read once per batch, not once per resolved alert
-	lines      lineBudget                   // which alerts get a timeline line of their own
-	cleared    map[int64]time.Time          // incidents with a resolved alert → latest end
-	inserts    []newOccurrence              // new occurrences not yet stored
-	unstored   map[string]bool              // their fingerprints
-	learned    []learned                    // occurrences found firing or stored, known once committed
-	resolvedFp []string                     // fingerprints whose occurrence the batch resolved
+	absent     map[incidents.AlertGroup]bool // groups found with no open incident
+	resolvedIn map[int64]incidents.Incident  // read once per batch, not once per resolved alert
+	lines      lineBudget                    // which alerts get a timeline line of their own
+	cleared    map[int64]time.Time           // incidents with a resolved alert → latest end
+	inserts    []newOccurrence               // new occurrences not yet stored
+	unstored   map[string]bool               // their fingerprints
+	learned    []learned                     // occurrences found firing or stored, known once committed
+	resolvedFp []string                      // fingerprints whose occurrence the batch resolved
 }
 
 func newBatchState() *batchState {
 	return &batchState{
 		latest: map[string]occurrenceEnd{}, repeated: map[string]firingOccurrence{},
-		seen: map[incidents.AlertGroup]incidents.Incident{}, resolvedIn: map[int64]incidents.Incident{},
+		seen: map[incidents.AlertGroup]incidents.Incident{}, absent: map[incidents.AlertGroup]bool{}, resolvedIn: map[int64]incidents.Incident{},
 		lines: newLineBudget(), cleared: map[int64]time.Time{}, unstored: map[string]bool{},
 	}
 }
@@ -86,8 +87,12 @@ func (in *Ingester) findIncidents(ctx context.Context, q store.Querier, b *batch
 	if err != nil {
 		return err
 	}
-	for g, inc := range found {
-		b.seen[g] = inc
+	for _, g := range groups {
+		if inc, ok := found[g]; ok {
+			b.seen[g] = inc
+		} else {
+			b.absent[g] = true
+		}
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package alerts_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -16,27 +17,30 @@ import (
 	"firebreak/store/storetest"
 )
 
-// ingestInOneBatch ingests payloads as one batch: it holds the writer, sends a payload of
-// another service (which the batch leader takes alone), waits until the given payloads all
-// wait behind it, and lets the writer go. It returns their results in order.
-func (r *rig) ingestInOneBatch(ps ...alerts.Payload) []alerts.Result {
+// batchAnswer is what Ingest answered one payload of a batch.
+type batchAnswer struct {
+	res alerts.Result
+	err error
+}
+
+// sendInOneBatch sends payloads so that they wait for the writer together, as one batch: it
+// holds the writer, sends a payload of another service (which the batch leader takes
+// alone), waits until the given payloads all wait behind it, and lets the writer go. It
+// returns what each was answered, in order.
+func (r *rig) sendInOneBatch(ps ...alerts.Payload) []batchAnswer {
 	r.t.Helper()
 	release := r.holdWriter()
-	type answer struct {
-		res alerts.Result
-		err error
-	}
-	send := func(p alerts.Payload) chan answer {
-		ch := make(chan answer, 1)
+	send := func(p alerts.Payload) chan batchAnswer {
+		ch := make(chan batchAnswer, 1)
 		go func() {
 			res, err := r.in.Ingest(context.Background(), p)
-			ch <- answer{res, err}
+			ch <- batchAnswer{res, err}
 		}()
 		return ch
 	}
 	first := send(payload("other", fire("Unrelated", "elsewhere", "production", "info", t0)))
 	r.waitQueued(1)
-	answers := make([]chan answer, len(ps))
+	answers := make([]chan batchAnswer, len(ps))
 	for i, p := range ps {
 		answers[i] = send(p)
 		waitFor(r.t, "the payload to wait for its batch", func() bool { return r.in.Waiting() == i+1 })
@@ -45,9 +49,20 @@ func (r *rig) ingestInOneBatch(ps ...alerts.Payload) []alerts.Result {
 	if a := <-first; a.err != nil {
 		r.t.Fatal(a.err)
 	}
-	out := make([]alerts.Result, len(ps))
+	out := make([]batchAnswer, len(ps))
 	for i, ch := range answers {
-		a := <-ch
+		out[i] = <-ch
+	}
+	return out
+}
+
+// ingestInOneBatch ingests payloads as one batch (see sendInOneBatch), fails the test if any
+// was refused or the batch did not apply as one, and returns their results in order.
+func (r *rig) ingestInOneBatch(ps ...alerts.Payload) []alerts.Result {
+	r.t.Helper()
+	answers := r.sendInOneBatch(ps...)
+	out := make([]alerts.Result, len(ps))
+	for i, a := range answers {
 		if a.err != nil {
 			r.t.Fatalf("payload %d of the batch: %v", i, a.err)
 		}
@@ -146,6 +161,50 @@ func TestAnIncidentClearedAndJoinedInOneBatchStaysOpen(t *testing.T) {
 		}
 		if n := len(r.incidentIDs()); n != 2 { // this one and the unrelated alert's
 			t.Fatalf("%d incidents, want 2", n)
+		}
+	})
+}
+
+// A batch with a payload the database refuses is applied again payload by payload, in the
+// order they came: the refused one fails alone, and a resolve still finds what an earlier
+// payload fired.
+func TestARefusedPayloadFailsAloneAndTheOthersApplyInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		refused := errors.New("the poison service's incident cannot be opened")
+		r.m.OnChange(func(_ context.Context, _ store.Querier, inc incidents.Incident, ev incidents.Event) error {
+			if ev.Kind == incidents.KindOpened && inc.Service == "poison" {
+				return refused
+			}
+			return nil
+		})
+		x := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "x")
+		got := r.sendInOneBatch(
+			payload("g", x),
+			payload("p", fire("Bad", "poison", "production", "error", t0)),
+			payload("g", resolve(x, t0)),
+		)
+		if r.in.Retried() == 0 {
+			t.Fatal("the batch never failed: the test did not run the fallback")
+		}
+		if !errors.Is(got[1].err, refused) {
+			t.Fatalf("the poison payload was answered %v, want its own error", got[1].err)
+		}
+		if got[0].err != nil || got[2].err != nil {
+			t.Fatalf("the others were answered %v and %v, want both taken", got[0].err, got[2].err)
+		}
+		wantResult(t, "the firing", got[0].res, 1, 1, 0, 0)
+		wantResult(t, "the resolve", got[2].res, 1, 0, 0, 1)
+		as := r.alertsOf(got[0].res.Incidents[0])
+		if len(as) != 1 || as[0].Status != "resolved" {
+			t.Fatalf("alerts %+v, want x resolved", as)
+		}
+		var poisoned int
+		if err := db.R.Get(&poisoned, `SELECT COUNT(*) FROM incidents WHERE service = 'poison'`); err != nil {
+			t.Fatal(err)
+		}
+		if poisoned != 0 {
+			t.Fatalf("%d poison incidents stored, want none", poisoned)
 		}
 	})
 }

@@ -76,8 +76,10 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 	inc, ok := s.b.seen[g]
 	opened, reopened := false, false
 	if !ok {
-		var err error
-		inc, err = in.incidents.FindOpenTx(ctx, q, g)
+		err := incidents.ErrNotFound
+		if !s.b.absent[g] { // when the batch found none, straight to the lock and the look again
+			inc, err = in.incidents.FindOpenTx(ctx, q, g)
+		}
 		if errors.Is(err, incidents.ErrNotFound) {
 			// Only the rare path that may open an incident needs the group's lock. Ingest's
 			// batch holds it already; IngestTx's caller may not. Then look again: another

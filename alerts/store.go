@@ -147,21 +147,21 @@ type occurrenceEnd struct {
 // latestOccurrences returns the latest occurrence, in any status, of each fingerprint of fps
 // (given once each) that has one, in one statement per chunk: the firing one, through the
 // index of firing occurrences, or else the latest ended one, through the index of ended
-// ones (a probe of its last entry: a flapping alert may have hundreds of ended occurrences,
-// and every payload naming it would read them all).
+// ones (one probe of its last entry per fingerprint: a flapping alert may have hundreds of
+// ended occurrences, and every payload naming it would read them all).
 func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[string]occurrenceEnd, error) {
 	out := make(map[string]occurrenceEnd, len(fps))
 	for start := 0; start < len(fps); start += repeatChunk {
 		chunk := fps[start:min(start+repeatChunk, len(fps))]
-		cond, args := inCond(q, "text", chunk)
+		cond, args := store.In(q, "text", chunk)
+		list, fp, listArgs := valuesOf(q, "text", chunk)
 		query := q.Rebind(`SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
 			WHERE status = 'firing' AND fingerprint` + cond + `
 			UNION ALL
-			SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
-			WHERE status = 'resolved' AND starts_at = (SELECT MAX(latest.starts_at) FROM alerts AS latest
-				WHERE latest.fingerprint = alerts.fingerprint AND latest.status = 'resolved')
-			AND fingerprint` + cond)
-		args = append(args, args...)
+			SELECT a.id, a.fingerprint, a.incident_id, a.status, a.starts_at, a.ends_at FROM ` + list + `
+			JOIN alerts AS a ON a.id = (SELECT ended.id FROM alerts AS ended
+				WHERE ended.fingerprint = ` + fp + ` AND ended.status = 'resolved' ORDER BY ended.starts_at DESC LIMIT 1)`)
+		args = append(args, listArgs...)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
@@ -195,28 +195,24 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 	return out, nil
 }
 
-// inList completes query, which ends in a column, with "is one of values" and returns it
-// bound for q's database, args first. On PostgreSQL the list is one array parameter of
-// sqlType: a planner given hundreds of separate parameters on a table that grew since its
-// last ANALYZE (a storm) may scan the table once per statement — a second for 250
-// fingerprints in 50,000 rows — where = ANY(array) keeps to the index.
+// inList completes query, which ends in a column, with "is one of values" (store.In) and
+// returns it bound for q's database, args first.
 func inList[T any](q store.Querier, query, sqlType string, values []T, args ...any) (string, []any) {
-	cond, condArgs := inCond(q, sqlType, values)
+	cond, condArgs := store.In(q, sqlType, values)
 	return q.Rebind(query + cond), append(args, condArgs...)
 }
 
-// inCond is inList's condition, not yet bound: " = ANY(?::type[])" with the array on
-// PostgreSQL, " IN (?, …)" with each value on SQLite.
-func inCond[T any](q store.Querier, sqlType string, values []T) (string, []any) {
-	// The Querier knows its placeholders, not its dialect: "$1" is PostgreSQL's.
+// valuesOf is values as a table to join with, not yet bound, and the expression naming its
+// one column: unnest of one array parameter on PostgreSQL, a VALUES list on SQLite.
+func valuesOf[T any](q store.Querier, sqlType string, values []T) (table, column string, args []any) {
 	if q.Rebind("?") == "$1" {
-		return ` = ANY(?::` + sqlType + `[])`, []any{values}
+		return `unnest(?::` + sqlType + `[]) AS v(value)`, `v.value`, []any{values}
 	}
-	args := make([]any, len(values))
+	args = make([]any, len(values))
 	for i, v := range values {
 		args[i] = v
 	}
-	return ` IN (?` + strings.Repeat(", ?", len(values)-1) + `)`, args
+	return `(VALUES (?)` + strings.Repeat(", (?)", len(values)-1) + `) AS v`, `v.column1`, args
 }
 
 // newOccurrence is a firing occurrence to store, with the group key it arrived under.

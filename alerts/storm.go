@@ -130,13 +130,13 @@ func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batc
 // for a resolve). Its fields may lag what the payload changed since (a raised severity);
 // the summary line needs only its identity and what hooks read of it.
 func (s *batchState) readIncident(id int64) (incidents.Incident, bool) {
-	if inc, ok := s.resolvedIn[id]; ok {
-		return inc, true
-	}
-	for _, inc := range s.seen {
+	for _, inc := range s.seen { // kept up to date when an alert raises its severity
 		if inc.ID == id {
 			return inc, true
 		}
+	}
+	if inc, ok := s.resolvedIn[id]; ok {
+		return inc, true
 	}
 	return incidents.Incident{}, false
 }

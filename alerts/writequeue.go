@@ -76,9 +76,16 @@ func (in *Ingester) lead() {
 			q.mu.Unlock()
 			return
 		}
-		n, alerts := 0, 0
-		for n < len(q.waiting) && n < maxBatchPayloads && (n == 0 || alerts+len(q.waiting[n].p.Alerts) <= maxBatchAlerts) {
-			alerts += len(q.waiting[n].p.Alerts)
+		// A batch stays within the grouping keys one transaction locks one by one: past them
+		// it would lock every key at once, and stop every other replica's alerts meanwhile.
+		n, alerts, keys := 0, 0, 0
+		for n < len(q.waiting) && n < maxBatchPayloads {
+			next := q.waiting[n]
+			if n > 0 && (alerts+len(next.p.Alerts) > maxBatchAlerts || keys+len(next.keys) > store.MaxLockKeys) {
+				break
+			}
+			alerts += len(next.p.Alerts)
+			keys += len(next.keys)
 			n++
 		}
 		batch := make([]*queuedPayload, n)
@@ -91,24 +98,19 @@ func (in *Ingester) lead() {
 
 // writeBatch applies a batch in one transaction and answers each of its payloads. When it
 // fails for another reason than the writer being unavailable, each payload is applied
-// again on its own, so that one the database refuses fails alone.
+// again on its own, one after another in the order they came (a resolve must find what an
+// earlier payload fired), so that one the database refuses fails alone.
 func (in *Ingester) writeBatch(batch []*queuedPayload) {
 	results, err := in.commitBatch(batch)
 	if err != nil && len(batch) > 1 && !errors.Is(err, store.ErrOverloaded) && !store.IsUnavailable(err) {
-		var wg sync.WaitGroup
 		for _, qp := range batch {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				res, err := in.commitBatch([]*queuedPayload{qp})
-				if err != nil {
-					answerPayload(qp, Result{}, err)
-				} else {
-					answerPayload(qp, res[0], nil)
-				}
-			}()
+			res, err := in.commitBatch([]*queuedPayload{qp})
+			if err != nil {
+				answerPayload(qp, Result{}, err)
+			} else {
+				answerPayload(qp, res[0], nil)
+			}
 		}
-		wg.Wait()
 		return
 	}
 	for i, qp := range batch {

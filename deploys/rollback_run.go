@@ -317,8 +317,15 @@ func (r *Rollbacks) Failed(ctx context.Context, job outbox.Job, o outbox.Outcome
 		if n == 1 && o.GaveUp {
 			r.countAfterCommit(q, rb.Action, metrics.RemedyFailed)
 		}
-		// Reported late or not, the attempt failed: the timeline keeps it (in the order the
-		// reports came), so a busy machine never loses the line of a failed attempt.
+		if n == 0 {
+			if rb.Attempts <= o.Attempt {
+				return nil // this attempt's outcome is recorded already (a command's, by Handle)
+			}
+			// Reported late: a later attempt ran already. This one still failed and the
+			// timeline keeps it, without promising a retry or a give-up that the later
+			// attempt decided.
+			line = fmt.Sprintf("%s attempt %d of %d failed: %v (reported after a later attempt had run).", noun(rb), o.Attempt, o.MaxAttempts, o.Err)
+		}
 		return r.record(ctx, q, rb.IncidentID, incidents.Event{Actor: incidents.ActorFirebreak, Kind: KindRollbackFailed, Text: line})
 	})
 	if err != nil {

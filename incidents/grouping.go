@@ -78,16 +78,19 @@ func (m *Manager) FindOpenManyTx(ctx context.Context, q store.Querier, groups []
 			args = append(args, a...)
 		}
 		var found []Incident
-		// Newest first: a group's open incident is its newest, as FindOpenTx's LIMIT 1 takes.
+		// Oldest first, the order every other statement locks incidents in (resolving a
+		// batch's cleared incidents): two transactions locking rows in opposite orders could
+		// deadlock. A group's open incident is its newest, as FindOpenTx's LIMIT 1 takes: the
+		// last one matching.
 		err := q.SelectContext(ctx, &found, q.Rebind(`SELECT `+incidentColumns+` FROM incidents
-			WHERE status <> 'resolved' AND (`+strings.Join(conds, " OR ")+`) ORDER BY id DESC`+m.forUpdate()), args...)
+			WHERE status <> 'resolved' AND (`+strings.Join(conds, " OR ")+`) ORDER BY id`+m.forUpdate()), args...)
 		if err != nil {
 			return nil, fmt.Errorf("find the open incidents of %d groups: %w", len(chunk), err)
 		}
 		for _, inc := range found {
 			inc.normalize()
 			for _, g := range chunk {
-				if _, done := out[g]; !done && g.matches(inc) {
+				if g.matches(inc) {
 					out[g] = inc
 				}
 			}

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"firebreak/store"
 )
 
@@ -83,12 +81,9 @@ func getIncidents(ctx context.Context, q store.Querier, ids []int64) (map[int64]
 	if len(ids) == 0 {
 		return out, nil
 	}
-	query, args, err := sqlx.In(`SELECT `+incidentColumns+` FROM incidents WHERE id IN (?)`, ids)
-	if err != nil {
-		return nil, fmt.Errorf("read %d incidents: %w", len(ids), err)
-	}
+	cond, args := store.In(q, "bigint", ids)
 	var found []Incident
-	if err := q.SelectContext(ctx, &found, q.Rebind(query), args...); err != nil {
+	if err := q.SelectContext(ctx, &found, q.Rebind(`SELECT `+incidentColumns+` FROM incidents WHERE id`+cond), args...); err != nil {
 		return nil, fmt.Errorf("read %d incidents: %w", len(ids), err)
 	}
 	for _, inc := range found {

@@ -2,9 +2,12 @@ package incidents
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"firebreak/store"
 	"firebreak/store/storetest"
@@ -26,17 +29,27 @@ func TestSummaryLinesOfSeveralIncidentsGrowTogether(t *testing.T) {
 			t.Fatal(err)
 		}
 		at := clockAt.Add(10 * time.Second)
-		summarize := func(m *Manager, items ...AlertsSummary) {
+		summarize := func(m *Manager, items ...AlertsSummary) int {
 			t.Helper()
-			if err := db.InTx(ctx, func(q store.Querier) error { return m.SummarizeAlertsManyTx(ctx, q, items, at) }); err != nil {
+			var statements int
+			err := db.InTx(ctx, func(q store.Querier) error {
+				counted := &countingQuerier{Querier: q}
+				err := m.SummarizeAlertsManyTx(ctx, counted, items, at)
+				statements = counted.n
+				return err
+			})
+			if err != nil {
 				t.Fatal(err)
 			}
+			return statements
 		}
 		fired := func(inc Incident, n int) AlertsSummary {
 			return AlertsSummary{Incident: inc, Kind: KindAlertsFiredSummary, What: "fired", N: n}
 		}
-		summarize(m, fired(a, 3), fired(b, 1)) // new lines
-		summarize(m, fired(a, 2), fired(b, 4)) // both known: one statement
+		summarize(m, fired(a, 3), fired(b, 1))                   // new lines
+		if n := summarize(m, fired(a, 2), fired(b, 4)); n != 1 { // both known
+			t.Fatalf("growing two known lines took %d statements, want one", n)
+		}
 		summarize(other, fired(a, 10))         // read and grown by the other replica
 		summarize(m, fired(a, 1), fired(b, 1)) // a's line is not what m wrote: read again
 		summarize(m, fired(a, 0), AlertsSummary{Incident: b, Kind: KindAlertsResolvedSummary, What: "resolved", N: 2})
@@ -137,4 +150,40 @@ func TestFindOpenManyFindsWhatFindOpenFinds(t *testing.T) {
 			t.Fatalf("found the incidents of %d groups, want 4: %+v", len(many), many)
 		}
 	})
+}
+
+// countingQuerier counts the statements run through it.
+type countingQuerier struct {
+	store.Querier
+	n int
+}
+
+func (c *countingQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	c.n++
+	return c.Querier.ExecContext(ctx, query, args...)
+}
+
+func (c *countingQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	c.n++
+	return c.Querier.QueryContext(ctx, query, args...)
+}
+
+func (c *countingQuerier) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
+	c.n++
+	return c.Querier.QueryxContext(ctx, query, args...)
+}
+
+func (c *countingQuerier) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
+	c.n++
+	return c.Querier.QueryRowxContext(ctx, query, args...)
+}
+
+func (c *countingQuerier) GetContext(ctx context.Context, dest any, query string, args ...any) error {
+	c.n++
+	return c.Querier.GetContext(ctx, dest, query, args...)
+}
+
+func (c *countingQuerier) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
+	c.n++
+	return c.Querier.SelectContext(ctx, dest, query, args...)
 }

@@ -62,15 +62,16 @@ type walState struct {
 }
 
 // checkpoint runs one checkpoint of the given mode on conn and reports the WAL's length and
-// how many of its frames are in the database file now.
+// how many of its frames are in the database file now. ran is false when another checkpoint
+// was under way (SQLite then reports no lengths, -1 for both).
 func checkpoint(ctx context.Context, conn interface {
 	QueryRowContext(context.Context, string, ...any) *sql.Row
-}, mode string) (frames, copied int, err error) {
+}, mode string) (frames, copied int, ran bool, err error) {
 	var busy int
 	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&busy, &frames, &copied); err != nil {
-		return 0, 0, fmt.Errorf("sqlite checkpoint %s: %w", mode, err)
+		return 0, 0, false, fmt.Errorf("sqlite checkpoint %s: %w", mode, err)
 	}
-	return frames, copied, nil
+	return frames, copied, busy == 0 && frames >= 0, nil
 }
 
 // startCheckpoints runs PASSIVE checkpoints on a connection of their own. A passive
@@ -93,14 +94,14 @@ func (db *DB) startCheckpoints(dsn string) error {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				frames, _, err := checkpoint(ctx, conn, "PASSIVE")
+				frames, _, ran, err := checkpoint(ctx, conn, "PASSIVE")
 				if err != nil {
 					if ctx.Err() == nil {
 						slog.Warn("sqlite checkpoint failed", "err", err)
 					}
 					continue
 				}
-				if frames > db.wal.restartFrames {
+				if ran && frames > db.wal.restartFrames {
 					db.wal.long.Store(true)
 				}
 			}
@@ -124,14 +125,16 @@ func (db *DB) FinishCheckpoint(ctx context.Context) {
 	if db.wal == nil || !db.wal.long.Load() {
 		return
 	}
-	frames, copied, err := checkpoint(ctx, db.W, "PASSIVE")
+	began := time.Now()
+	frames, copied, ran, err := checkpoint(ctx, db.W, "PASSIVE")
 	switch {
 	case err != nil:
 		db.wal.log.Warn("sqlite checkpoint by the writer failed", "err", err)
-	case copied >= frames:
+	case ran && copied >= frames:
 		// Everything is in the database file: the next transaction starts the WAL over.
 		db.wal.long.Store(false)
+		db.wal.log.Debug("sqlite WAL starts over", "frames", frames, "took", time.Since(began))
 	}
-	// Otherwise a reader still needs old frames, or the background pass was running: the
+	// Otherwise the background pass was running, or a reader still needs old frames: the
 	// next batch tries again.
 }

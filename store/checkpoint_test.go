@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -79,3 +80,46 @@ func TestTheWALStartsOverUnderASustainedLoad(t *testing.T) {
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// A checkpoint that finds another under way copies nothing and says so (SQLite reports -1
+// frames, -1 copied): it must not read as "everything copied", which would let the writer
+// stop finishing checkpoints while the WAL stays long.
+func TestABusyCheckpointIsNotTakenForACompleteOne(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.db")
+	db, err := Open(context.Background(), "sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.W.Exec(`CREATE TABLE filler (v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	busy := 0
+	for round := 0; round < 50 && busy < 3; round++ {
+		for i := 0; i < 200; i++ {
+			if _, err := db.W.Exec(`INSERT INTO filler VALUES (randomblob(8192))`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { defer wg.Done(); _, _, _, _ = checkpoint(context.Background(), other, "PASSIVE") }()
+		frames, copied, ran, err := checkpoint(context.Background(), db.W, "PASSIVE")
+		wg.Wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if frames < 0 || copied < 0 {
+			busy++
+			if ran {
+				t.Fatalf("a checkpoint that found another under way (frames %d, copied %d) reads as one that ran", frames, copied)
+			}
+		}
+	}
+	t.Logf("%d of the checkpoints found another under way", busy)
+}
