@@ -163,3 +163,27 @@ func TestTheSameAlertTwiceInOnePayloadStartsOneOccurrence(t *testing.T) {
 		}
 	})
 }
+
+// A flapping alert with several ended occurrences is judged against its latest: a start
+// within that one's firing period is a late delivery, even though it falls after an earlier
+// occurrence ended; a start after it is a new occurrence.
+func TestAFlappingAlertIsJudgedAgainstItsLatestOccurrence(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		base := t0.Add(-time.Hour)
+		a := fire("DiskFull", "db", "production", "warning", base)
+		for i := 0; i < 3; i++ { // fires 10 minutes, clears 10 minutes, three times
+			start := base.Add(time.Duration(i) * 20 * time.Minute)
+			r.ingest(payload("g-db", refire(a, start)))
+			r.ingest(payload("g-db", resolve(refire(a, start), start.Add(10*time.Minute))))
+		}
+		// The third occurrence fired from base+40m to base+50m.
+		res := r.ingest(payload("g-db", refire(a, base.Add(45*time.Minute))))
+		wantResult(t, "a start within the latest occurrence", res, 1, 0, 1, 0)
+		res = r.ingest(payload("g-db", refire(a, base.Add(55*time.Minute))))
+		wantResult(t, "a start after the latest occurrence", res, 1, 1, 0, 0)
+		if n := r.count("alerts"); n != 4 {
+			t.Fatalf("%d occurrences stored, want 4", n)
+		}
+	})
+}

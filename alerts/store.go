@@ -154,14 +154,11 @@ func latestOccurrences(ctx context.Context, q store.Querier, fps []string) (map[
 	for start := 0; start < len(fps); start += repeatChunk {
 		chunk := fps[start:min(start+repeatChunk, len(fps))]
 		cond, args := store.In(q, "text", chunk)
-		list, fp, listArgs := valuesOf(q, "text", chunk)
+		ended, endedArgs := latestEnded(q, chunk)
 		query := q.Rebind(`SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
 			WHERE status = 'firing' AND fingerprint` + cond + `
-			UNION ALL
-			SELECT a.id, a.fingerprint, a.incident_id, a.status, a.starts_at, a.ends_at FROM ` + list + `
-			JOIN alerts AS a ON a.id = (SELECT ended.id FROM alerts AS ended
-				WHERE ended.fingerprint = ` + fp + ` AND ended.status = 'resolved' ORDER BY ended.starts_at DESC LIMIT 1)`)
-		args = append(args, listArgs...)
+			UNION ALL ` + ended)
+		args = append(args, endedArgs...)
 		rows, err := q.QueryContext(ctx, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read alerts: %w", err)
@@ -202,17 +199,24 @@ func inList[T any](q store.Querier, query, sqlType string, values []T, args ...a
 	return q.Rebind(query + cond), append(args, condArgs...)
 }
 
-// valuesOf is values as a table to join with, not yet bound, and the expression naming its
-// one column: unnest of one array parameter on PostgreSQL, a VALUES list on SQLite.
-func valuesOf[T any](q store.Querier, sqlType string, values []T) (table, column string, args []any) {
+// latestEnded selects the latest ended occurrence of each of fps, one index probe per
+// fingerprint, and returns the query, not yet bound, with its arguments: on PostgreSQL a
+// lateral subquery over the unnested array, on SQLite (which has no LATERAL) a join of a
+// VALUES list with each fingerprint's latest row id.
+func latestEnded(q store.Querier, fps []string) (string, []any) {
 	if q.Rebind("?") == "$1" {
-		return `unnest(?::` + sqlType + `[]) AS v(value)`, `v.value`, []any{values}
+		return `SELECT a.id, a.fingerprint, a.incident_id, a.status, a.starts_at, a.ends_at FROM unnest(?::text[]) AS v(fp)
+			CROSS JOIN LATERAL (SELECT id, fingerprint, incident_id, status, starts_at, ends_at FROM alerts
+				WHERE fingerprint = v.fp AND status = 'resolved' ORDER BY starts_at DESC LIMIT 1) AS a`, []any{fps}
 	}
-	args = make([]any, len(values))
-	for i, v := range values {
-		args[i] = v
+	args := make([]any, len(fps))
+	for i, fp := range fps {
+		args[i] = fp
 	}
-	return `(VALUES (?)` + strings.Repeat(", (?)", len(values)-1) + `) AS v`, `v.column1`, args
+	return `SELECT a.id, a.fingerprint, a.incident_id, a.status, a.starts_at, a.ends_at
+		FROM (VALUES (?)` + strings.Repeat(", (?)", len(fps)-1) + `) AS v
+		JOIN alerts AS a ON a.id = (SELECT ended.id FROM alerts AS ended
+			WHERE ended.fingerprint = v.column1 AND ended.status = 'resolved' ORDER BY ended.starts_at DESC LIMIT 1)`, args
 }
 
 // newOccurrence is a firing occurrence to store, with the group key it arrived under.
