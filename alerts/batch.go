@@ -99,7 +99,9 @@ func (in *Ingester) findIncidents(ctx context.Context, q store.Querier, b *batch
 
 // ingestBatch applies payloads (with the time each arrived) in one transaction and returns
 // the result of each.
-func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Payload, nows []time.Time) ([]Result, error) {
+// encoded, when not nil, holds each payload's firing alerts' JSON, encoded beside the
+// writer rather than by it.
+func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Payload, nows []time.Time, encoded []map[string]alertJSON) ([]Result, error) {
 	b := newBatchState()
 	states := make([]*payloadState, len(ps))
 	// A payload naming a fingerprint an earlier payload of the batch named must see what
@@ -115,6 +117,9 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Paylo
 	b.inserts = make([]newOccurrence, 0, total) // a storm's payloads are every alert new
 	for i, p := range ps {
 		s := in.newPayloadState(ctx, b, p, nows[i])
+		if encoded != nil {
+			s.encoded = encoded[i]
+		}
 		states[i] = s
 		if s.now.After(b.now) {
 			b.now = s.now

@@ -101,7 +101,7 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 	stored := Alert{IncidentID: inc.ID, Fingerprint: fp, Alertname: name, Labels: a.Labels, Annotations: a.Annotations,
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
 	// Stored with the payload's other new alerts in one statement (see storeNew).
-	s.b.inserts = append(s.b.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey, seen: now})
+	s.b.inserts = append(s.b.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey, seen: now, json: s.encoded[fp]})
 	s.b.unstored[fp] = true
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert

@@ -170,8 +170,9 @@ type payloadState struct {
 	earliest map[string]time.Time // start of each firing fingerprint: the earliest given
 	res      Result
 	touched  map[int64]bool
-	handled  map[string]bool // firing fingerprints already handled
-	late     []lateAlert     // kept only when debug lines are wanted
+	handled  map[string]bool      // firing fingerprints already handled
+	encoded  map[string]alertJSON // firing alerts' JSON, encoded before the writer took them (nil: in the writer)
+	late     []lateAlert          // kept only when debug lines are wanted
 	debug    bool
 }
 
@@ -221,7 +222,7 @@ func (s *payloadState) touch(id int64) {
 }
 
 func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
-	res, err := in.ingestBatch(ctx, q, []Payload{p}, []time.Time{now})
+	res, err := in.ingestBatch(ctx, q, []Payload{p}, []time.Time{now}, nil)
 	if err != nil {
 		return Result{}, err
 	}

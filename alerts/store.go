@@ -224,6 +224,25 @@ type newOccurrence struct {
 	alert    Alert
 	groupKey string
 	seen     time.Time // when it arrived: its first and last seen
+	json     alertJSON // its labels and annotations encoded before the writer took it, if they were
+}
+
+// alertJSON is an alert's labels and annotations as stored.
+type alertJSON struct {
+	labels, annotations string
+}
+
+// encodeAlert encodes an alert's labels and annotations as stored.
+func encodeAlert(labels, annotations map[string]string) (alertJSON, error) {
+	l, err := json.Marshal(labels)
+	if err != nil {
+		return alertJSON{}, fmt.Errorf("encode labels: %w", err)
+	}
+	a, err := json.Marshal(annotations)
+	if err != nil {
+		return alertJSON{}, fmt.Errorf("encode annotations: %w", err)
+	}
+	return alertJSON{labels: string(l), annotations: string(a)}, nil
 }
 
 // insertChunk bounds the rows of one INSERT: 10 values a row stays far below SQLite's
@@ -242,20 +261,19 @@ func insertOccurrences(ctx context.Context, q store.Querier, occs []newOccurrenc
 			labels, annotations, generator_url, group_key, ends_at, first_seen_at, last_seen_at, repeats) VALUES `)
 		args := make([]any, 0, 10*len(chunk))
 		for i, o := range chunk {
-			labels, err := json.Marshal(o.alert.Labels)
-			if err != nil {
-				return nil, fmt.Errorf("encode labels: %w", err)
-			}
-			annots, err := json.Marshal(o.alert.Annotations)
-			if err != nil {
-				return nil, fmt.Errorf("encode annotations: %w", err)
+			enc := o.json
+			if enc.labels == "" {
+				var err error
+				if enc, err = encodeAlert(o.alert.Labels, o.alert.Annotations); err != nil {
+					return nil, err
+				}
 			}
 			if i > 0 {
 				sb.WriteString(", ")
 			}
 			sb.WriteString("(?, ?, ?, 'firing', ?, ?, ?, ?, ?, NULL, ?, ?, 0)")
 			a := o.alert
-			args = append(args, a.Fingerprint, a.StartsAt, a.IncidentID, a.Alertname, string(labels), string(annots),
+			args = append(args, a.Fingerprint, a.StartsAt, a.IncidentID, a.Alertname, enc.labels, enc.annotations,
 				a.GeneratorURL, o.groupKey, o.seen, o.seen)
 		}
 		sb.WriteString(" RETURNING fingerprint, id")

@@ -32,9 +32,12 @@ type queuedPayload struct {
 	p    Payload
 	now  time.Time
 	keys []string
-	res  Result
-	err  error
-	done chan struct{}
+	// encoded is the JSON of its firing alerts, by fingerprint: encoded by the request's
+	// goroutine, because the writer's thread is what every payload waits for.
+	encoded map[string]alertJSON
+	res     Result
+	err     error
+	done    chan struct{}
 }
 
 // A batch's bounds: a storm's payloads of hundreds of alerts make fewer but larger batches.
@@ -46,7 +49,7 @@ const (
 // ingestWriter stores p through the writer, in a batch with the payloads waiting beside
 // it, and returns once it committed.
 func (in *Ingester) ingestWriter(p Payload, now time.Time) (Result, error) {
-	qp := &queuedPayload{p: p, now: now, keys: in.lockKeys(p), done: make(chan struct{})}
+	qp := &queuedPayload{p: p, now: now, keys: in.lockKeys(p), encoded: encodeFiring(p), done: make(chan struct{})}
 	q := &in.queue
 	q.mu.Lock()
 	if len(q.waiting) >= q.capacity {
@@ -132,10 +135,11 @@ func answerPayload(qp *queuedPayload, res Result, err error) {
 func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
 	ps := make([]Payload, len(batch))
 	nows := make([]time.Time, len(batch))
+	encoded := make([]map[string]alertJSON, len(batch))
 	seen := map[string]bool{}
 	var keys []string
 	for i, qp := range batch {
-		ps[i], nows[i] = qp.p, qp.now
+		ps[i], nows[i], encoded[i] = qp.p, qp.now, qp.encoded
 		for _, k := range qp.keys {
 			if !seen[k] {
 				seen[k] = true
@@ -147,7 +151,7 @@ func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
 	do := func() error {
 		return in.writes.DoLocked(context.Background(), keys, func(ctx context.Context, q store.Querier) error {
 			var err error
-			results, err = in.ingestBatch(ctx, q, ps, nows)
+			results, err = in.ingestBatch(ctx, q, ps, nows, encoded)
 			return err
 		})
 	}
@@ -166,4 +170,24 @@ func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
 		return nil, err
 	}
 	return results, nil
+}
+
+// encodeFiring encodes the labels and annotations of a payload's firing alerts, the first of
+// each fingerprint (the one a new occurrence is stored from). An alert that cannot be
+// encoded is left to the writer, which reports the error.
+func encodeFiring(p Payload) map[string]alertJSON {
+	out := make(map[string]alertJSON, len(p.Alerts))
+	for _, a := range p.Alerts {
+		if a.Status != "firing" {
+			continue
+		}
+		fp := Fingerprint(a)
+		if _, done := out[fp]; done {
+			continue
+		}
+		if enc, err := encodeAlert(a.Labels, a.Annotations); err == nil {
+			out[fp] = enc
+		}
+	}
+	return out
 }
