@@ -97,29 +97,34 @@ func (in *Ingester) findIncidents(ctx context.Context, q store.Querier, b *batch
 	return nil
 }
 
-// ingestBatch applies payloads (with the time each arrived) in one transaction and returns
-// the result of each.
-// encoded, when not nil, holds each payload's firing alerts' JSON, encoded beside the
-// writer rather than by it.
-func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, ps []Payload, nows []time.Time, encoded []map[string]alertJSON) ([]Result, error) {
+// batchInput is one payload of a batch, with what was prepared for it beside the writer.
+type batchInput struct {
+	p   Payload
+	now time.Time // when it arrived
+	// fps and encoded, when set, are each alert's fingerprint and the firing alerts' JSON by
+	// fingerprint, worked out by the request's goroutine: the writer's thread is what every
+	// payload waits for.
+	fps     []string
+	encoded map[string]alertJSON
+}
+
+// ingestBatch applies payloads in one transaction and returns the result of each.
+func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, inputs []batchInput) ([]Result, error) {
 	b := newBatchState()
-	states := make([]*payloadState, len(ps))
+	states := make([]*payloadState, len(inputs))
 	// A payload naming a fingerprint an earlier payload of the batch named must see what
 	// that one did: it reads its occurrences when its turn comes. The others' are read all
 	// at once, first.
 	named := map[string]bool{}
-	after := make([]bool, len(ps))
+	after := make([]bool, len(inputs))
 	var first []string
 	total := 0
-	for _, p := range ps {
-		total += len(p.Alerts)
+	for _, it := range inputs {
+		total += len(it.p.Alerts)
 	}
 	b.inserts = make([]newOccurrence, 0, total) // a storm's payloads are every alert new
-	for i, p := range ps {
-		s := in.newPayloadState(ctx, b, p, nows[i])
-		if encoded != nil {
-			s.encoded = encoded[i]
-		}
+	for i, it := range inputs {
+		s := in.newPayloadState(ctx, b, it)
 		states[i] = s
 		if s.now.After(b.now) {
 			b.now = s.now

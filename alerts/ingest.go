@@ -176,16 +176,19 @@ type payloadState struct {
 	debug    bool
 }
 
-func (in *Ingester) newPayloadState(ctx context.Context, b *batchState, p Payload, now time.Time) *payloadState {
+func (in *Ingester) newPayloadState(ctx context.Context, b *batchState, it batchInput) *payloadState {
+	p := it.p
 	s := &payloadState{
-		b: b, p: p, now: now, earliest: map[string]time.Time{}, debug: in.opts.Log.Enabled(ctx, slog.LevelDebug),
+		b: b, p: p, now: it.now, earliest: map[string]time.Time{}, debug: in.opts.Log.Enabled(ctx, slog.LevelDebug),
 		res:     Result{Received: len(p.Alerts), Incidents: []int64{}},
-		touched: map[int64]bool{}, handled: map[string]bool{}, fps: make([]string, len(p.Alerts)),
+		touched: map[int64]bool{}, handled: map[string]bool{}, fps: it.fps, encoded: it.encoded,
+	}
+	if len(s.fps) != len(p.Alerts) {
+		s.fps = fingerprints(p)
 	}
 	// A payload may name one firing alert twice, with two starts: it is one occurrence
 	// starting at the earlier.
 	for i, a := range p.Alerts {
-		s.fps[i] = Fingerprint(a)
 		if a.Status != "firing" {
 			continue
 		}
@@ -222,7 +225,7 @@ func (s *payloadState) touch(id int64) {
 }
 
 func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, now time.Time) (Result, error) {
-	res, err := in.ingestBatch(ctx, q, []Payload{p}, []time.Time{now}, nil)
+	res, err := in.ingestBatch(ctx, q, []batchInput{{p: p, now: now}})
 	if err != nil {
 		return Result{}, err
 	}
@@ -305,6 +308,15 @@ func describeAlert(a template.Alert) string {
 		d += " (" + s + ")"
 	}
 	return d
+}
+
+// fingerprints is the fingerprint of each of a payload's alerts.
+func fingerprints(p Payload) []string {
+	fps := make([]string, len(p.Alerts))
+	for i, a := range p.Alerts {
+		fps[i] = Fingerprint(a)
+	}
+	return fps
 }
 
 // dbTime is a time as both databases store it: UTC, microseconds (PostgreSQL's precision),

@@ -29,15 +29,11 @@ type writeQueue struct {
 
 // queuedPayload is a payload waiting for its batch, and its answer once committed.
 type queuedPayload struct {
-	p    Payload
-	now  time.Time
+	batchInput
 	keys []string
-	// encoded is the JSON of its firing alerts, by fingerprint: encoded by the request's
-	// goroutine, because the writer's thread is what every payload waits for.
-	encoded map[string]alertJSON
-	res     Result
-	err     error
-	done    chan struct{}
+	res  Result
+	err  error
+	done chan struct{}
 }
 
 // A batch's bounds: a storm's payloads of hundreds of alerts make fewer but larger batches.
@@ -49,7 +45,9 @@ const (
 // ingestWriter stores p through the writer, in a batch with the payloads waiting beside
 // it, and returns once it committed.
 func (in *Ingester) ingestWriter(p Payload, now time.Time) (Result, error) {
-	qp := &queuedPayload{p: p, now: now, keys: in.lockKeys(p), encoded: encodeFiring(p), done: make(chan struct{})}
+	fps := fingerprints(p)
+	qp := &queuedPayload{batchInput: batchInput{p: p, now: now, fps: fps, encoded: encodeFiring(p, fps)},
+		keys: in.lockKeys(p), done: make(chan struct{})}
 	q := &in.queue
 	q.mu.Lock()
 	if len(q.waiting) >= q.capacity {
@@ -133,13 +131,11 @@ func answerPayload(qp *queuedPayload, res Result, err error) {
 // commitBatch applies the payloads of a batch in one transaction of the group committer,
 // holding the grouping locks of all of them.
 func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
-	ps := make([]Payload, len(batch))
-	nows := make([]time.Time, len(batch))
-	encoded := make([]map[string]alertJSON, len(batch))
+	inputs := make([]batchInput, len(batch))
 	seen := map[string]bool{}
 	var keys []string
 	for i, qp := range batch {
-		ps[i], nows[i], encoded[i] = qp.p, qp.now, qp.encoded
+		inputs[i] = qp.batchInput
 		for _, k := range qp.keys {
 			if !seen[k] {
 				seen[k] = true
@@ -151,7 +147,7 @@ func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
 	do := func() error {
 		return in.writes.DoLocked(context.Background(), keys, func(ctx context.Context, q store.Querier) error {
 			var err error
-			results, err = in.ingestBatch(ctx, q, ps, nows, encoded)
+			results, err = in.ingestBatch(ctx, q, inputs)
 			return err
 		})
 	}
@@ -175,13 +171,13 @@ func (in *Ingester) commitBatch(batch []*queuedPayload) ([]Result, error) {
 // encodeFiring encodes the labels and annotations of a payload's firing alerts, the first of
 // each fingerprint (the one a new occurrence is stored from). An alert that cannot be
 // encoded is left to the writer, which reports the error.
-func encodeFiring(p Payload) map[string]alertJSON {
+func encodeFiring(p Payload, fps []string) map[string]alertJSON {
 	out := make(map[string]alertJSON, len(p.Alerts))
-	for _, a := range p.Alerts {
+	for i, a := range p.Alerts {
 		if a.Status != "firing" {
 			continue
 		}
-		fp := Fingerprint(a)
+		fp := fps[i]
 		if _, done := out[fp]; done {
 			continue
 		}
