@@ -127,3 +127,67 @@ func TestLeaseHoldsAndAStaleWorkerCannotFinish(t *testing.T) {
 		}
 	})
 }
+
+// Workers claiming at once, while jobs of one coalesce key keep coming, never hold two jobs
+// of that key at the same time: one incident's Slack message is never sent twice at once.
+func TestConcurrentClaimsNeverHoldTwoJobsOfOneKey(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		o := New(db, Options{Log: slog.New(slog.DiscardHandler)})
+		o.RegisterKind("sync", nil, KindOptions{Coalesce: true})
+		deadline := time.Now().Add(1500 * time.Millisecond)
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() { // jobs of one key, as fast as one writer enqueues them
+			defer wg.Done()
+			for i := 0; time.Now().Before(deadline); i++ {
+				err := db.InTx(ctx, func(q store.Querier) error {
+					_, err := o.EnqueueCoalescedTx(ctx, q, "sync", map[string]int{"n": i}, "incident:1")
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		var mu sync.Mutex
+		held, claims, overlaps := int64(0), 0, 0
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for time.Now().Before(deadline) {
+					job, found, err := o.claim(ctx)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					if !found {
+						continue
+					}
+					mu.Lock()
+					claims++
+					if held != 0 {
+						overlaps++
+					}
+					held = job.ID
+					mu.Unlock()
+					time.Sleep(time.Millisecond) // delivering
+					mu.Lock()
+					held = 0
+					mu.Unlock()
+					o.finish(ctx, job, "done", time.Time{}, "")
+				}
+			}()
+		}
+		wg.Wait()
+		if claims == 0 {
+			t.Fatal("no job was claimed: the test did not race")
+		}
+		if overlaps != 0 {
+			t.Fatalf("%d of %d claims took a job of a key while another of it was in flight", overlaps, claims)
+		}
+		t.Logf("%d claims, none overlapping", claims)
+	})
+}

@@ -196,6 +196,26 @@ func (o *Outbox) claim(ctx context.Context) (Job, bool, error) {
 		if err != nil {
 			return fmt.Errorf("claim outbox job: %w", err)
 		}
+		if job.CoalesceKey != "" {
+			// Two workers claiming at once on PostgreSQL each read the other's claim as not
+			// made yet (it commits later), so each could take a job of one key: two
+			// deliveries of one incident at once, two Slack messages. A claim of a key holds
+			// its lock until it commits; one that finds it held leaves the key to that one,
+			// and one that gets it reads the job's claim rule again, in a new statement that
+			// sees every claim committed before it.
+			got, err := store.TryLockTx(ctx, q, "outbox:"+job.Kind+":"+job.CoalesceKey)
+			if err != nil || !got {
+				return err
+			}
+			var still int
+			if err := q.GetContext(ctx, &still, q.Rebind(`SELECT COUNT(*) FROM outbox_jobs j WHERE id = ? AND `+dueJob),
+				job.ID, now, now, now); err != nil {
+				return fmt.Errorf("claim outbox job %d: %w", job.ID, err)
+			}
+			if still == 0 {
+				return nil
+			}
+		}
 		job.Attempts++
 		_, err = q.ExecContext(ctx, q.Rebind(`UPDATE outbox_jobs SET locked_until = ?, attempts = ?, updated_at = ? WHERE id = ?`),
 			now.Add(o.kind(job.Kind).opts.Lease), job.Attempts, now, job.ID)
