@@ -210,7 +210,7 @@ func (in *Ingester) resolveCleared(ctx context.Context, q store.Querier, cleared
 	}
 	for _, id := range ids {
 		if firing[id] == 0 {
-			if err := in.resolveIfClear(ctx, q, id, cleared[id]); err != nil {
+			if err := in.resolveStillClear(ctx, q, id, cleared[id]); err != nil {
 				return err
 			}
 		}

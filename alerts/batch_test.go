@@ -43,7 +43,7 @@ func (r *rig) sendInOneBatch(ps ...alerts.Payload) []batchAnswer {
 	answers := make([]chan batchAnswer, len(ps))
 	for i, p := range ps {
 		answers[i] = send(p)
-		waitFor(r.t, "the payload to wait for its batch", func() bool { return r.in.Waiting() == i+1 })
+		testkit.WaitFor(r.t, 10*time.Second, "the payload to wait for its batch", func() bool { return r.in.Waiting() == i+1 })
 	}
 	release()
 	if a := <-first; a.err != nil {
@@ -72,17 +72,6 @@ func (r *rig) ingestInOneBatch(ps ...alerts.Payload) []alerts.Result {
 		r.t.Fatalf("%d batches failed and were run again: the batch must apply as one", n)
 	}
 	return out
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 10 s for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // Payloads applied in one batch see what the earlier ones of the batch did, as if they had

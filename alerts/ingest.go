@@ -119,14 +119,14 @@ func (in *Ingester) Ingest(ctx context.Context, p Payload) (Result, error) {
 	// what the first run would have done.
 	p = p.Clean()
 	now := in.incidents.Now()
-	hits, rest := repeatHits{}, p
+	hits, rest, restFps := repeatHits{}, p, fingerprints(p)
 	if !in.writes.Closed() { // stopping: the last flush may have run
-		hits, rest = in.splitRepeats(p, dbTime(now))
+		hits, rest, restFps = in.splitRepeats(p, restFps, dbTime(now))
 	}
 	var res Result
 	if len(rest.Alerts) > 0 {
 		var err error
-		if res, err = in.ingestWriter(rest, now); err != nil {
+		if res, err = in.ingestWriter(rest, restFps, now); err != nil {
 			return Result{}, err
 		}
 	} else {

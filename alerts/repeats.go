@@ -304,15 +304,13 @@ type repeatHits struct {
 	incidents     []int64 // their incidents, in payload order
 }
 
-// splitRepeats sets apart the firing alerts of p that repeat a known occurrence with one of
-// its known starts; rest is p with the others only. A fingerprint that also resolves in p
-// stays with the writer.
-func (in *Ingester) splitRepeats(p Payload, now time.Time) (repeatHits, Payload) {
-	fps := make([]string, len(p.Alerts))
+// splitRepeats sets apart the firing alerts of p (whose fingerprints are fps) that repeat a
+// known occurrence with one of its known starts; rest is p with the others only, restFps
+// their fingerprints. A fingerprint that also resolves in p stays with the writer.
+func (in *Ingester) splitRepeats(p Payload, fps []string, now time.Time) (h repeatHits, rest Payload, restFps []string) {
 	starts := make(map[string][]time.Time, len(p.Alerts))
 	resolving := map[string]bool{}
 	for i, a := range p.Alerts {
-		fps[i] = Fingerprint(a)
 		if a.Status == "firing" {
 			starts[fps[i]] = append(starts[fps[i]], dbTime(a.StartsAt))
 		} else {
@@ -322,17 +320,18 @@ func (in *Ingester) splitRepeats(p Payload, now time.Time) (repeatHits, Payload)
 	for fp := range resolving {
 		delete(starts, fp)
 	}
-	var h repeatHits
 	h.byFingerprint = in.repeats.lookup(starts, now)
 	if len(h.byFingerprint) == 0 {
-		return h, p
+		return h, p, fps
 	}
-	rest := p
+	rest = p
 	rest.Alerts = make([]template.Alert, 0, len(p.Alerts)-len(h.byFingerprint))
+	restFps = make([]string, 0, cap(rest.Alerts))
 	for i, a := range p.Alerts {
 		hit, ok := h.byFingerprint[fps[i]]
 		if !ok {
 			rest.Alerts = append(rest.Alerts, a)
+			restFps = append(restFps, fps[i])
 			continue
 		}
 		h.alerts++
@@ -340,5 +339,5 @@ func (in *Ingester) splitRepeats(p Payload, now time.Time) (repeatHits, Payload)
 			h.incidents = append(h.incidents, hit.incidentID)
 		}
 	}
-	return h, rest
+	return h, rest, restFps
 }

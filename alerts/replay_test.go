@@ -3,11 +3,13 @@ package alerts_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
 	"firebreak/alerts"
+	"firebreak/internal/testkit"
 	"firebreak/store"
 	"firebreak/store/storetest"
 )
@@ -155,11 +157,5 @@ func (r *rig) holdWriter() (release func()) {
 // waitQueued waits until n calls wait for a batch.
 func (r *rig) waitQueued(n int) {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for r.gc.Queued() < n {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%d calls queued after 10 s, want %d", r.gc.Queued(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.WaitFor(r.t, 10*time.Second, fmt.Sprintf("%d calls queued", n), func() bool { return r.gc.Queued() >= n })
 }

@@ -65,27 +65,23 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	return nil
 }
 
-// resolveIfClear mitigates (and, if no person took it on, resolves) an incident once none
-// of its alerts fires. Before deciding, the incident is locked and its alerts counted again:
-// an alert joining it at the same moment from another transaction (which locks it too) is
-// then either counted here or, coming after the resolve, finds it resolved and reopens it
-// or opens another. A first count that finds alerts firing needs no lock: joining alerts
-// only add to it.
-func (in *Ingester) resolveIfClear(ctx context.Context, q store.Querier, id int64, at time.Time) error {
-	n, err := firingCount(ctx, q, id)
-	if err != nil || n > 0 {
-		return err
-	}
+// resolveStillClear mitigates (and, if no person took it on, resolves) an incident the
+// batch counted no firing alert in (resolveCleared). First the incident is locked and, on
+// PostgreSQL, its alerts counted again: an alert joining it at the same moment from another
+// transaction (which locks it too) is then either counted here or, coming after the
+// resolve, finds it resolved and reopens it or opens another. An incident the first count
+// found with alerts firing needs no lock: joining alerts only add to them.
+func (in *Ingester) resolveStillClear(ctx context.Context, q store.Querier, id int64, at time.Time) error {
 	if err := in.incidents.LockRowTx(ctx, q, id); err != nil {
 		return err
 	}
 	if in.db.Dialect == store.Postgres {
 		// A new statement sees what committed while the lock was awaited.
-		if n, err = firingCount(ctx, q, id); err != nil || n > 0 {
+		if n, err := firingCount(ctx, q, id); err != nil || n > 0 {
 			return err
 		}
 	}
-	_, err = in.incidents.AllAlertsResolvedTx(ctx, q, id, at)
+	_, err := in.incidents.AllAlertsResolvedTx(ctx, q, id, at)
 	return err
 }
 

@@ -317,26 +317,16 @@ func firingCounts(ctx context.Context, q store.Querier, incidentIDs []int64) (ma
 	out := make(map[int64]int, len(incidentIDs))
 	for start := 0; start < len(incidentIDs); start += repeatChunk {
 		chunk := incidentIDs[start:min(start+repeatChunk, len(incidentIDs))]
-		query, args := inList(q, `SELECT incident_id, COUNT(*) FROM alerts WHERE status = 'firing' AND incident_id`, "bigint", chunk)
-		rows, err := q.QueryContext(ctx, query+` GROUP BY incident_id`, args...)
-		if err != nil {
+		query, args := inList(q, `SELECT incident_id, COUNT(*) AS n FROM alerts WHERE status = 'firing' AND incident_id`, "bigint", chunk)
+		var counts []struct {
+			IncidentID int64 `db:"incident_id"`
+			N          int   `db:"n"`
+		}
+		if err := q.SelectContext(ctx, &counts, query+` GROUP BY incident_id`, args...); err != nil {
 			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
 		}
-		for rows.Next() {
-			var id int64
-			var n int
-			if err := rows.Scan(&id, &n); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
-			}
-			out[id] = n
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
-		}
-		if err := rows.Close(); err != nil {
-			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
+		for _, c := range counts {
+			out[c.IncidentID] = c.N
 		}
 	}
 	return out, nil

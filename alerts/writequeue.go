@@ -42,10 +42,9 @@ const (
 	maxBatchAlerts   = 20000
 )
 
-// ingestWriter stores p through the writer, in a batch with the payloads waiting beside
-// it, and returns once it committed.
-func (in *Ingester) ingestWriter(p Payload, now time.Time) (Result, error) {
-	fps := fingerprints(p)
+// ingestWriter stores p (whose alerts' fingerprints are fps) through the writer, in a batch
+// with the payloads waiting beside it, and returns once it committed.
+func (in *Ingester) ingestWriter(p Payload, fps []string, now time.Time) (Result, error) {
 	qp := &queuedPayload{batchInput: batchInput{p: p, now: now, fps: fps, encoded: encodeFiring(p, fps)},
 		keys: in.lockKeys(p), done: make(chan struct{})}
 	q := &in.queue

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/internal/testkit"
 	"firebreak/outbox"
 	"firebreak/store"
 )
@@ -145,23 +146,11 @@ func count(t *testing.T, db *store.DB, where string, args ...any) int {
 	return n
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitStatus waits until job id has the given status and returns its row.
 func waitStatus(t *testing.T, db *store.DB, id int64, status string) jobRow {
 	t.Helper()
 	var r jobRow
-	waitFor(t, 10*time.Second, "job to become "+status, func() bool {
+	testkit.WaitFor(t, 10*time.Second, "job to become "+status, func() bool {
 		r = readJob(t, db, id)
 		return r.Status == status
 	})

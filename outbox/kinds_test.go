@@ -80,7 +80,7 @@ func TestKindsHaveTheirOwnAttemptLimits(t *testing.T) {
 		if row := waitStatus(t, db, lid, "dead"); row.Attempts != 5 {
 			t.Errorf("kind with the defaults gave up after %d attempts, want 5", row.Attempts)
 		}
-		waitFor(t, 10*time.Second, "the short kind's first failure", func() bool { return len(short.allOutcomes()) == 1 })
+		testkit.WaitFor(t, 10*time.Second, "the short kind's first failure", func() bool { return len(short.allOutcomes()) == 1 })
 		out := short.allOutcomes()[0]
 		if out.MaxAttempts != 2 || out.GaveUp || out.NextAt.Before(time.Now().Add(25*time.Minute)) {
 			t.Errorf("short kind's first outcome %+v, want attempt 1 of 2 retried after its own backoff (30 to 60 min)", out)
@@ -115,7 +115,7 @@ func TestKindsHaveTheirOwnLease(t *testing.T) {
 		run(t, ob)
 		enqueue(t, db, ob, "slow", nil, "")
 		enqueue(t, db, ob, "fast", nil, "")
-		waitFor(t, 10*time.Second, "both jobs to run", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "both jobs to run", func() bool {
 			mu.Lock()
 			defer mu.Unlock()
 			return len(leases) == 2
@@ -178,7 +178,7 @@ func TestCoalescingDeliversOnlyTheNewest(t *testing.T) {
 
 		run(t, ob)
 		waitStatus(t, db, other, "done")
-		waitFor(t, 10*time.Second, "every job to be delivered", func() bool { return count(t, db, "status = 'pending'") == 0 })
+		testkit.WaitFor(t, 10*time.Second, "every job to be delivered", func() bool { return count(t, db, "status = 'pending'") == 0 })
 		var got []string
 		for _, c := range slack.allCalls() {
 			got = append(got, c.Job.CoalesceKey+" "+string(c.Job.Payload))
@@ -242,7 +242,7 @@ func TestCoalescedUpdatesOfOneKeyGoOneAtATime(t *testing.T) {
 		third := enq(3) // supersedes the second, which no worker holds
 		close(release)
 		waitStatus(t, db, third, "done")
-		waitFor(t, 10*time.Second, "the first job to settle", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "the first job to settle", func() bool {
 			return count(t, db, "id = ? AND status = 'pending'", first) == 0
 		})
 

@@ -107,7 +107,7 @@ func TestFailedAttemptsAreCountedByKind(t *testing.T) {
 		run(t, ob)
 		id, _ := enqueue(t, db, ob, "slack", nil, "")
 		waitStatus(t, db, id, "dead")
-		waitFor(t, 10*time.Second, "the give-up to be counted", func() bool {
+		testkit.WaitFor(t, 10*time.Second, "the give-up to be counted", func() bool {
 			return counter(t, set.OutboxGivenUp.WithLabelValues("slack")) == 1
 		})
 		if n := counter(t, set.OutboxRetries.WithLabelValues("slack")); n != 2 {

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"firebreak/internal/testkit"
 	"firebreak/outbox"
 	"firebreak/store"
 	"firebreak/store/storetest"
@@ -299,7 +300,7 @@ func TestRetryResumesAfterRestart(t *testing.T) {
 		first.Register("rollback", h)
 		stop := run(t, first)
 		id, _ := enqueue(t, db, first, "rollback", map[string]int{"deploy": 3}, "rollback-1-3")
-		waitFor(t, 10*time.Second, "the first failure to be observed", func() bool { return len(h.allOutcomes()) == 1 })
+		testkit.WaitFor(t, 10*time.Second, "the first failure to be observed", func() bool { return len(h.allOutcomes()) == 1 })
 		time.Sleep(50 * time.Millisecond) // several polls: the retry is not due yet
 		stop()
 
@@ -432,7 +433,7 @@ func TestConcurrentWorkersRunEachJobOnce(t *testing.T) {
 		for _, ob := range obs {
 			run(t, ob)
 		}
-		waitFor(t, 15*time.Second, "all jobs done", func() bool { return count(t, dbs[0], "status = 'done'") == jobs })
+		testkit.WaitFor(t, 15*time.Second, "all jobs done", func() bool { return count(t, dbs[0], "status = 'done'") == jobs })
 		time.Sleep(50 * time.Millisecond)
 
 		mu.Lock()

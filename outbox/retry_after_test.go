@@ -31,13 +31,13 @@ func TestRetryAfterRunsTheJobAtTheTimeAskedWithoutSpendingAttempts(t *testing.T)
 
 		id, _ := enqueue(t, db, ob, "slack", nil, "")
 		for n := 1; n <= 3; n++ {
-			waitFor(t, 10*time.Second, "a call", func() bool { return limited.callsOf(id) == n })
+			testkit.WaitFor(t, 10*time.Second, "a call", func() bool { return limited.callsOf(id) == n })
 			var row struct {
 				RunAt    time.Time  `db:"run_at"`
 				Attempts int        `db:"attempts"`
 				Locked   *time.Time `db:"locked_until"`
 			}
-			waitFor(t, 10*time.Second, "the job deferred", func() bool {
+			testkit.WaitFor(t, 10*time.Second, "the job deferred", func() bool {
 				err := db.R.GetContext(context.Background(), &row, db.R.Rebind(`SELECT run_at, attempts, locked_until FROM outbox_jobs WHERE id = ?`), id)
 				return err == nil && row.Locked == nil
 			})

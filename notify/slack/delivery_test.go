@@ -103,8 +103,11 @@ func TestARestartUpdatesTheSameMessage(t *testing.T) {
 		m := r.message("#incidents", inc.ID)
 		r.restart()
 		r.command(alice, "C0GENERAL", fmt.Sprintf("ack %d", inc.ID))
+		// The fake shows a message a moment before it logs the call that posted it: wait for
+		// both, then count.
 		r.waitFor("the update and the reply after the restart", func() bool {
-			return strings.Contains(r.current(m).BlocksText(), "responding") && len(r.threadTexts(m)) == 1
+			return strings.Contains(r.current(m).BlocksText(), "responding") && len(r.threadTexts(m)) == 1 &&
+				len(r.fake.OKCalls("chat.postMessage")) >= 2
 		})
 		if n := len(r.topMessages("#incidents")); n != 1 {
 			t.Errorf("%d messages, want 1", n)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"firebreak/config"
+	"firebreak/internal/testkit"
 )
 
 // scrapeMetrics reads /metrics of a running App, as Prometheus would: no token.
@@ -113,7 +114,7 @@ func TestMetricsTellHowFirebreakIsDoing(t *testing.T) {
 			t.Fatalf("the alert opened %v", opened)
 		}
 		path := fmt.Sprintf("/api/v1/incidents/%d", int64(ids[0].(float64)))
-		waitFor(t, "the rollback to succeed", func() bool {
+		testkit.WaitFor(t, 30*time.Second, "the rollback to succeed", func() bool {
 			_, inc := r.api.call("GET", path, "")
 			rbs, _ := inc["rollbacks"].([]any)
 			return len(rbs) == 1 && rbs[0].(map[string]any)["status"] == "succeeded"
@@ -165,16 +166,4 @@ func TestMetricsTellHowFirebreakIsDoing(t *testing.T) {
 			t.Errorf("group commit reported %d batches and %d waits, want at least one batch and a wait per stored notification (4)", batches, waits)
 		}
 	})
-}
-
-// waitFor polls cond until it holds, or fails the test after 30 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
