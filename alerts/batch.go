@@ -24,25 +24,26 @@ import (
 
 // batchState is what the payloads of one transaction share.
 type batchState struct {
-	now        time.Time                   // the latest payload's arrival: summary lines are dated by it
-	latest     map[string]occurrenceEnd    // firing fingerprints' latest occurrence, if any
-	repeated   map[string]firingOccurrence // firing fingerprints whose occurrence fires (counted)
-	seen       map[incidents.AlertGroup]incidents.Incident
-	absent     map[incidents.AlertGroup]bool // groups found with no open incident
-	resolvedIn map[int64]incidents.Incident  // read once per batch, not once per resolved alert
-	lines      lineBudget                    // which alerts get a timeline line of their own
-	cleared    map[int64]time.Time           // incidents with a resolved alert → latest end
-	inserts    []newOccurrence               // new occurrences not yet stored
-	unstored   map[string]bool               // their fingerprints
-	learned    []learned                     // occurrences found firing or stored, known once committed
-	resolvedFp []string                      // fingerprints whose occurrence the batch resolved
+	now         time.Time                   // the latest payload's arrival: summary lines are dated by it
+	latest      map[string]occurrenceEnd    // firing fingerprints' latest occurrence, if any
+	repeated    map[string]firingOccurrence // firing fingerprints whose occurrence fires (counted)
+	seen        map[incidents.AlertGroup]incidents.Incident
+	absent      map[incidents.AlertGroup]bool // groups found with no open incident
+	resolvedIn  map[int64]incidents.Incident  // read once per batch, not once per resolved alert
+	lines       lineBudget                    // which alerts get a timeline line of their own
+	cleared     map[int64]time.Time           // incidents with a resolved alert → latest end
+	inserts     []newOccurrence               // new occurrences not yet stored
+	resolutions []pendingResolution           // resolved notifications not yet applied
+	recordings  []incidents.Recording         // alerts' own timeline lines not yet recorded
+	learned     []learned                     // occurrences found firing or stored, known once committed
+	resolvedFp  []string                      // fingerprints whose occurrence the batch resolved
 }
 
 func newBatchState() *batchState {
 	return &batchState{
 		latest: map[string]occurrenceEnd{}, repeated: map[string]firingOccurrence{},
 		seen: map[incidents.AlertGroup]incidents.Incident{}, absent: map[incidents.AlertGroup]bool{}, resolvedIn: map[int64]incidents.Incident{},
-		lines: newLineBudget(), cleared: map[int64]time.Time{}, unstored: map[string]bool{},
+		lines: newLineBudget(), cleared: map[int64]time.Time{},
 	}
 }
 
@@ -155,7 +156,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, inputs []b
 	}
 	for i, s := range states {
 		if after[i] {
-			if err := in.storeNew(ctx, q, b); err != nil {
+			if err := in.applyResolutions(ctx, q, b); err != nil {
 				return nil, err
 			}
 			if err := in.readOccurrences(ctx, q, b, s.firing, s.now); err != nil {
@@ -166,7 +167,10 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, inputs []b
 			return nil, err
 		}
 	}
-	if err := in.storeNew(ctx, q, b); err != nil {
+	if err := in.applyResolutions(ctx, q, b); err != nil {
+		return nil, err
+	}
+	if err := in.flushLines(ctx, q, b); err != nil {
 		return nil, err
 	}
 	if err := in.writeSummaries(ctx, q, b); err != nil {

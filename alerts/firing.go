@@ -81,7 +81,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 			s.b.learned = append(s.b.learned, learned{fp: fp, id: occ.id, incidentID: occ.incidentID, start: occ.startsAt})
 		}
 		if startsAt.Before(occ.startsAt) {
-			return in.moveStartBack(ctx, q, a, fp, occ, startsAt)
+			return in.moveStartBack(ctx, q, s.b, a, fp, occ, startsAt)
 		}
 		return nil
 	}
@@ -107,7 +107,7 @@ func (in *Ingester) firing(ctx context.Context, q store.Querier, s *payloadState
 // stored (Alertmanager keeps the earliest start an HA Prometheus pair reports), and moves
 // the impact start of its incident back with it while the incident is open. A start that
 // falls within an earlier, ended occurrence moves nothing: it is that one's, delivered late.
-func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, a template.Alert, fp string, occ firingOccurrence, startsAt time.Time) error {
+func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, b *batchState, a template.Alert, fp string, occ firingOccurrence, startsAt time.Time) error {
 	moved, err := moveStart(ctx, q, fp, startsAt)
 	if err != nil || !moved {
 		return err
@@ -118,6 +118,9 @@ func (in *Ingester) moveStartBack(ctx context.Context, q store.Querier, a templa
 	}
 	if !inc.Open() || !startsAt.Before(inc.ImpactStartedAt) {
 		return nil
+	}
+	if err := in.flushLines(ctx, q, b); err != nil {
+		return err
 	}
 	_, err = in.incidents.MoveImpactStartTx(ctx, q, inc.ID, startsAt,
 		"alert "+describeAlert(a)+" started at "+startsAt.Format(time.RFC3339)+", earlier than first reported.")

@@ -90,6 +90,9 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 			inc, err = in.incidents.FindOpenTx(ctx, q, g)
 		}
 		if errors.Is(err, incidents.ErrNotFound) {
+			if err := in.flushLines(ctx, q, s.b); err != nil {
+				return 0, err
+			}
 			inc, opened, err = in.reopenOrOpen(ctx, q, g, service, env, sev, a, startsAt, now)
 			reopened = err == nil && !opened
 		}
@@ -102,7 +105,6 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 		GeneratorURL: a.GeneratorURL, StartsAt: startsAt}
 	// Stored with the payload's other new alerts in one statement (see storeNew).
 	s.b.inserts = append(s.b.inserts, newOccurrence{alert: stored, groupKey: g.GroupKey, seen: now, json: s.encoded[fp]})
-	s.b.unstored[fp] = true
 	if opened {
 		return inc.ID, nil // the "opened" event already names this alert
 	}
@@ -112,13 +114,14 @@ func (in *Ingester) openOccurrence(ctx context.Context, q store.Querier, s *payl
 			return 0, err
 		}
 		if own {
-			if _, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
-				Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."}); err != nil {
-				return 0, err
-			}
+			s.b.queueLine(inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
+				Kind: incidents.KindAlertFiring, Text: "Alert " + describeAlert(a) + " is firing."})
 		}
 	}
 	if sev.Rank() < inc.Severity.Rank() || startsAt.Before(inc.ImpactStartedAt) {
+		if err := in.flushLines(ctx, q, s.b); err != nil {
+			return 0, err
+		}
 		raised, err := in.incidents.RaiseSeverityTx(ctx, q, inc.ID, sev, startsAt, "alert "+name+" is "+string(sev))
 		if err != nil {
 			return 0, err

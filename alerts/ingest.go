@@ -235,13 +235,11 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 // applyPayload applies one payload's alerts, in order, within its batch.
 func (in *Ingester) applyPayload(ctx context.Context, q store.Querier, s *payloadState) error {
 	for i, a := range s.p.Alerts {
-		var err error
-		if a.Status == "firing" {
-			err = in.firing(ctx, q, s, a, s.fps[i])
-		} else {
-			err = in.resolved(ctx, q, s, a, s.fps[i])
+		if a.Status != "firing" {
+			in.resolved(s, a, s.fps[i])
+			continue
 		}
-		if err != nil {
+		if err := in.firing(ctx, q, s, a, s.fps[i]); err != nil {
 			return err
 		}
 	}
@@ -262,7 +260,6 @@ func (in *Ingester) storeNew(ctx context.Context, q store.Querier, b *batchState
 			start: o.alert.StartsAt})
 	}
 	b.inserts = b.inserts[:0]
-	clear(b.unstored)
 	return nil
 }
 

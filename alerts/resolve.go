@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -10,10 +12,11 @@ import (
 	"firebreak/store"
 )
 
-// resolved applies a resolved notification: it resolves the fingerprint's firing
-// occurrence, whatever startsAt it carries, unless it ended before that occurrence began
-// (a late resolve of an earlier one).
-func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadState, a template.Alert, fp string) error {
+// resolved takes a resolved notification: it will resolve the fingerprint's firing
+// occurrence, whatever startsAt it carries, unless it ended before that occurrence began (a
+// late resolve of an earlier one). The batch's resolutions are applied together
+// (applyResolutions), before anything that could read what they change.
+func (in *Ingester) resolved(s *payloadState, a template.Alert, fp string) {
 	now := s.now
 	startsAt := dbTime(a.StartsAt)
 	endsAt := dbTime(a.EndsAt)
@@ -25,44 +28,90 @@ func (in *Ingester) resolved(ctx context.Context, q store.Querier, s *payloadSta
 	if endsAt.Before(startsAt) {
 		endsAt = startsAt
 	}
-	if s.b.unstored[fp] { // it fired earlier in this payload: store it first
-		if err := in.storeNew(ctx, q, s.b); err != nil {
-			return err
+	s.b.resolutions = append(s.b.resolutions, pendingResolution{s: s, a: a, resolution: resolution{fp: fp, endsAt: endsAt, seen: now}})
+}
+
+// pendingResolution is a resolved notification of the batch not yet applied.
+type pendingResolution struct {
+	resolution
+	s *payloadState
+	a template.Alert
+}
+
+// applyResolutions applies the batch's pending resolutions, after storing its pending new
+// occurrences (one may have fired earlier in the same payload): one statement resolves them
+// all, one read tells the others apart (an occurrence that began later, one resolved
+// already, none), and each resolved alert is counted and gets its line in the order it
+// came. A payload that names a fingerprint an earlier one named runs after this, so it sees
+// the resolution.
+func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *batchState) error {
+	if err := in.storeNew(ctx, q, b); err != nil {
+		return err
+	}
+	if len(b.resolutions) == 0 {
+		return nil
+	}
+	pending := b.resolutions
+	b.resolutions = nil
+	// A fingerprint resolved twice is resolved by the first; the second then finds it
+	// resolved, as it would one after the other.
+	first := make(map[string]bool, len(pending))
+	rs := make([]resolution, 0, len(pending))
+	for _, p := range pending {
+		if !first[p.fp] {
+			first[p.fp] = true
+			rs = append(rs, p.resolution)
 		}
 	}
-	id, err := markResolved(ctx, q, fp, endsAt, now)
+	matched, err := markResolvedMany(ctx, q, rs)
 	if err != nil {
 		return err
 	}
-	if id == 0 {
-		last, err := latestOccurrences(ctx, q, []string{fp})
-		if err != nil {
+	var unmatched []string
+	for _, r := range rs {
+		if _, ok := matched[r.fp]; !ok {
+			unmatched = append(unmatched, r.fp)
+		}
+	}
+	var latest map[string]occurrenceEnd
+	if len(unmatched) > 0 {
+		if latest, err = latestOccurrences(ctx, q, unmatched); err != nil {
 			return err
 		}
-		o, ok := last[fp]
+	}
+	var lines []pendingResolution
+	for _, p := range pending {
+		s := p.s
+		if id, ok := matched[p.fp]; ok {
+			if !first[p.fp] { // resolved by an earlier notification of the batch
+				s.res.Deduplicated++
+				s.touch(id)
+				continue
+			}
+			first[p.fp] = false
+			s.res.Resolved++
+			s.touch(id)
+			b.resolvedFp = append(b.resolvedFp, p.fp)
+			if p.endsAt.After(b.cleared[id]) {
+				b.cleared[id] = p.endsAt
+			}
+			lines = append(lines, p)
+			continue
+		}
+		o, found := latest[p.fp]
 		switch {
-		case !ok:
-			s.countLate(a, fp, "resolve matched nothing: the alert was never seen firing")
-			return nil
+		case !found:
+			s.countLate(p.a, p.fp, "resolve matched nothing: the alert was never seen firing")
+			continue
 		case o.Status == "firing":
-			s.countLate(a, fp, "resolve matched nothing: it ended at "+endsAt.Format(time.RFC3339)+
+			s.countLate(p.a, p.fp, "resolve matched nothing: it ended at "+p.endsAt.Format(time.RFC3339)+
 				", before the alert's firing occurrence started (a late resolve of an earlier one)")
 		default:
 			s.res.Deduplicated++ // the resolve of an occurrence already resolved, sent again
 		}
 		s.touch(o.IncidentID)
-		return nil
 	}
-	s.res.Resolved++
-	s.touch(id)
-	s.b.resolvedFp = append(s.b.resolvedFp, fp)
-	if err := in.recordResolved(ctx, q, s, id, a, endsAt, now); err != nil {
-		return err
-	}
-	if endsAt.After(s.b.cleared[id]) {
-		s.b.cleared[id] = endsAt
-	}
-	return nil
+	return in.recordResolved(ctx, q, b, lines, matched)
 }
 
 // resolveStillClear mitigates (and, if no person took it on, resolves) an incident the
@@ -85,21 +134,69 @@ func (in *Ingester) resolveStillClear(ctx context.Context, q store.Querier, id i
 	return err
 }
 
-func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, s *payloadState, incidentID int64, a template.Alert,
-	endsAt, now time.Time) error {
-	if own, err := in.takeLine(ctx, q, s.b.lines, incidentID, incidents.KindAlertResolved); err != nil || !own {
+// recordResolved gives each alert the batch resolved its timeline line while its
+// incident's budget lasts (the others are summed up by writeSummaries), reading the line
+// counts and the incidents it needs in one statement each.
+func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, b *batchState, resolved []pendingResolution, incidentOf map[string]int64) error {
+	if len(resolved) == 0 {
+		return nil
+	}
+	if err := in.countLines(ctx, q, b.lines, resolved, incidentOf); err != nil {
 		return err
 	}
-	read := s.b.resolvedIn
-	inc, ok := read[incidentID]
-	if !ok {
-		var err error
-		if inc, err = in.incidents.GetTx(ctx, q, incidentID); err != nil {
+	var own []pendingResolution
+	var unread []int64
+	for _, p := range resolved {
+		id := incidentOf[p.fp]
+		if ok, err := in.takeLine(ctx, q, b.lines, id, incidents.KindAlertResolved); err != nil {
 			return err
+		} else if !ok {
+			continue
 		}
-		read[incidentID] = inc
+		own = append(own, p)
+		if _, read := b.resolvedIn[id]; !read && !slices.Contains(unread, id) {
+			unread = append(unread, id)
+		}
 	}
-	_, err := in.incidents.RecordTx(ctx, q, inc, incidents.Event{At: now, Actor: incidents.ActorAlertmanager,
-		Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(a) + " resolved at " + endsAt.Format(time.RFC3339) + "."})
-	return err
+	read, err := in.incidents.GetManyTx(ctx, q, unread)
+	if err != nil {
+		return err
+	}
+	for id, inc := range read {
+		b.resolvedIn[id] = inc
+	}
+	for _, p := range own {
+		id := incidentOf[p.fp]
+		inc, ok := b.resolvedIn[id]
+		if !ok {
+			return fmt.Errorf("record a resolved alert: %w: no incident %d", incidents.ErrNotFound, id)
+		}
+		b.queueLine(inc, incidents.Event{At: p.seen, Actor: incidents.ActorAlertmanager,
+			Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(p.a) + " resolved at " + p.endsAt.Format(time.RFC3339) + "."})
+	}
+	return nil
+}
+
+// countLines reads, in one statement, how many resolved-alert lines each incident of
+// resolved has whose count the batch does not know yet, so that takeLine need not read them
+// one incident at a time.
+func (in *Ingester) countLines(ctx context.Context, q store.Querier, budget lineBudget, resolved []pendingResolution, incidentOf map[string]int64) error {
+	var ids []int64
+	for _, p := range resolved {
+		k := lineKey{incidentOf[p.fp], incidents.KindAlertResolved}
+		if _, known := budget.used[k]; !known && !in.spent.has(k) && !slices.Contains(ids, k.incident) {
+			ids = append(ids, k.incident)
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	counts, err := in.incidents.AlertLinesManyTx(ctx, q, ids, incidents.KindAlertResolved)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		budget.used[lineKey{id, incidents.KindAlertResolved}] = counts[id]
+	}
+	return nil
 }

@@ -2,9 +2,7 @@ package alerts
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -119,20 +117,58 @@ func moveStart(ctx context.Context, q store.Querier, fp string, startsAt time.Ti
 	return n == 1, nil
 }
 
-// markResolved resolves the firing occurrence of a fingerprint at endsAt, unless it began
-// after endsAt (then the notification is about an earlier occurrence). It reports the
-// incident, or 0 when no firing occurrence matched.
-func markResolved(ctx context.Context, q store.Querier, fp string, endsAt, now time.Time) (int64, error) {
-	var incidentID int64
-	err := q.QueryRowxContext(ctx, q.Rebind(`UPDATE alerts SET status = 'resolved', ends_at = ?, last_seen_at = ?
-		WHERE fingerprint = ? AND status = 'firing' AND starts_at <= ? RETURNING incident_id`), endsAt, now, fp, endsAt).Scan(&incidentID)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, nil
+// resolution is a resolved notification to apply: the firing occurrence of fp, if it began
+// no later than endsAt, ends at endsAt and was last seen at seen.
+type resolution struct {
+	fp     string
+	endsAt time.Time
+	seen   time.Time
+}
+
+// resolveChunk bounds the resolutions of one statement: 3 values each stays far below
+// SQLite's 32,766 bound values.
+const resolveChunk = 500
+
+// markResolvedMany is markResolved for many fingerprints (given once each) in one statement
+// per chunk: when an outage ends, Alertmanager sends each group's alerts resolved in one
+// notification, and a statement each made a storm's end take thousands of round trips. It
+// returns, by fingerprint, the incident of each occurrence it resolved; a fingerprint with
+// no firing occurrence that began by its end is missing.
+func markResolvedMany(ctx context.Context, q store.Querier, rs []resolution) (map[string]int64, error) {
+	out := make(map[string]int64, len(rs))
+	for start := 0; start < len(rs); start += resolveChunk {
+		chunk := rs[start:min(start+resolveChunk, len(rs))]
+		query, args := resolvedValues(q, chunk)
+		err := queryByFingerprint(ctx, q, out, q.Rebind(`UPDATE alerts SET status = 'resolved', ends_at = v.ends_at, last_seen_at = v.seen
+			FROM `+query+`
+			WHERE alerts.fingerprint = v.fp AND alerts.status = 'firing' AND alerts.starts_at <= v.ends_at
+			RETURNING alerts.fingerprint, alerts.incident_id`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("resolve %d alerts: %w", len(chunk), err)
+		}
 	}
-	if err != nil {
-		return 0, fmt.Errorf("resolve alert %s: %w", fp, err)
+	return out, nil
+}
+
+// resolvedValues is the table v(fp, ends_at, seen) of resolutions, not yet bound, with its
+// arguments: on PostgreSQL three unnested arrays (one statement text whatever the count, so
+// one prepared plan), on SQLite a VALUES list.
+func resolvedValues(q store.Querier, rs []resolution) (string, []any) {
+	if q.Rebind("?") == "$1" {
+		fps := make([]string, len(rs))
+		ends := make([]time.Time, len(rs))
+		seen := make([]time.Time, len(rs))
+		for i, r := range rs {
+			fps[i], ends[i], seen[i] = r.fp, r.endsAt, r.seen
+		}
+		return `unnest(?::text[], ?::timestamptz[], ?::timestamptz[]) AS v(fp, ends_at, seen)`, []any{fps, ends, seen}
 	}
-	return incidentID, nil
+	args := make([]any, 0, 3*len(rs))
+	for _, r := range rs {
+		args = append(args, r.fp, r.endsAt, r.seen)
+	}
+	return `(SELECT column1 AS fp, column2 AS ends_at, column3 AS seen FROM (VALUES (?, ?, ?)` +
+		strings.Repeat(", (?, ?, ?)", len(rs)-1) + `)) AS v`, args
 }
 
 // occurrenceEnd is the latest occurrence of a fingerprint.
@@ -277,28 +313,33 @@ func insertOccurrences(ctx context.Context, q store.Querier, occs []newOccurrenc
 				a.GeneratorURL, o.groupKey, o.seen, o.seen)
 		}
 		sb.WriteString(" RETURNING fingerprint, id")
-		rows, err := q.QueryContext(ctx, q.Rebind(sb.String()), args...)
-		if err != nil {
-			return nil, fmt.Errorf("store %d alerts: %w", len(chunk), err)
-		}
-		for rows.Next() {
-			var fp string
-			var id int64
-			if err := rows.Scan(&fp, &id); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store %d alerts: %w", len(chunk), err)
-			}
-			ids[fp] = id
-		}
-		if err := rows.Err(); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store %d alerts: %w", len(chunk), err)
-		}
-		if err := rows.Close(); err != nil {
+		if err := queryByFingerprint(ctx, q, ids, q.Rebind(sb.String()), args...); err != nil {
 			return nil, fmt.Errorf("store %d alerts: %w", len(chunk), err)
 		}
 	}
 	return ids, nil
+}
+
+// queryByFingerprint runs a statement whose rows are (fingerprint, ID) pairs and adds them
+// to into.
+func queryByFingerprint(ctx context.Context, q store.Querier, into map[string]int64, query string, args ...any) error {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var fp string
+		var id int64
+		if err := rows.Scan(&fp, &id); err != nil {
+			return err
+		}
+		into[fp] = id
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return rows.Close()
 }
 
 // firingCount counts the firing occurrences of an incident.

@@ -86,6 +86,24 @@ func (in *Ingester) takeLine(ctx context.Context, q store.Querier, b lineBudget,
 	return false, nil
 }
 
+// queueLine queues an alert's own timeline line: the batch's are recorded together
+// (flushLines), hundreds of them in a storm's first seconds.
+func (b *batchState) queueLine(inc incidents.Incident, ev incidents.Event) {
+	b.recordings = append(b.recordings, incidents.Recording{Incident: inc, Event: ev})
+}
+
+// flushLines records the lines queued so far. It runs before anything else is recorded on
+// an incident (a raised severity, a reopen, the summary lines), so the timeline keeps the
+// order things happened in.
+func (in *Ingester) flushLines(ctx context.Context, q store.Querier, b *batchState) error {
+	if len(b.recordings) == 0 {
+		return nil
+	}
+	err := in.incidents.RecordManyTx(ctx, q, b.recordings)
+	b.recordings = b.recordings[:0]
+	return err
+}
+
 // writeSummaries records the alerts summed up in this batch, one line per incident and kind
 // for this minute.
 func (in *Ingester) writeSummaries(ctx context.Context, q store.Querier, s *batchState) error {

@@ -9,6 +9,9 @@
 #   pg-new          every alert new, PostgreSQL       (≥ 1.0× Alertmanager)
 #   sqlite-storm    50,000 new alerts over 200 groups, SQLite     (< 5 s, ≥ 1.0× Alertmanager)
 #   pg-storm        the same storm, PostgreSQL                    (< 10 s, ≥ 1.0× Alertmanager)
+#                   (each storm run then sends the storm's end to the same servers: the same
+#                   alerts resolved, one notification per group; printed, no target yet, and
+#                   a summary line of its own, sqlite-storm-end / pg-storm-end)
 #   pg-twins        an HA pair: every payload to two replicas on one schema, 15 s (no errors, p99 < 1 s)
 # and ends with a summary block of every figure.
 #
@@ -128,8 +131,8 @@ for r in "${runs[@]}"; do
 	pg-mix) measure "$r" "PostgreSQL, the mix, empty schema" -db postgres "${a[@]}" "${pass[@]}" ;;
 	sqlite-new) measure "$r" "SQLite, every alert new" -db sqlite -mix new "${a[@]}" "${pass[@]}" ;;
 	pg-new) measure "$r" "PostgreSQL, every alert new" -db postgres -mix new "${a[@]}" "${pass[@]}" ;;
-	sqlite-storm) measure "$r" "SQLite, a storm of 50,000 new alerts over 200 groups" -db sqlite "${storm[@]}" "${a[@]}" "${pass[@]}" ;;
-	pg-storm) measure "$r" "PostgreSQL, a storm of 50,000 new alerts over 200 groups" -db postgres "${storm[@]}" "${a[@]}" "${pass[@]}" ;;
+	sqlite-storm) measure "$r" "SQLite, a storm of 50,000 new alerts over 200 groups, then its end (the same alerts resolved)" -db sqlite "${storm[@]}" "${a[@]}" "${pass[@]}" ;;
+	pg-storm) measure "$r" "PostgreSQL, a storm of 50,000 new alerts over 200 groups, then its end (the same alerts resolved)" -db postgres "${storm[@]}" "${a[@]}" "${pass[@]}" ;;
 	pg-twins) measure "$r" "PostgreSQL, two replicas, every payload sent to both (HA twins)" -db postgres -twins -duration 15s "${pass[@]}" ;;
 	esac
 done
@@ -138,7 +141,8 @@ echo
 echo "== summary ($(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) CPUs, $(date -u +%Y-%m-%dT%H:%MZ)${pass[*]:+, flags: ${pass[*]}})"
 for r in "${runs[@]}"; do
 	wants "$r" || continue
-	grep -h '^summary ' "$tmp/$r.txt" 2>/dev/null | sed "s/^summary [^:]*: /$r: /" | grep . ||
+	# A storm's end has a line of its own (summary <label>-end: …), kept apart as <run>-end.
+	grep -h '^summary ' "$tmp/$r.txt" 2>/dev/null | sed "s/^summary [^:]*-end: /$r-end: /; s/^summary [^:]*: /$r: /" | grep . ||
 		echo "$r: FAILED, no figures (see its output above)"
 done
 exit "$status"

@@ -31,6 +31,29 @@ func (m *Manager) AlertLinesTx(ctx context.Context, q store.Querier, id int64, k
 	return n, nil
 }
 
+// AlertLinesManyTx is AlertLinesTx for several incidents in one statement per chunk; an
+// incident with no line of kind is missing from the map.
+func (m *Manager) AlertLinesManyTx(ctx context.Context, q store.Querier, ids []int64, kind EventKind) (map[int64]int, error) {
+	out := make(map[int64]int, len(ids))
+	for start := 0; start < len(ids); start += findManyChunk {
+		chunk := ids[start:min(start+findManyChunk, len(ids))]
+		cond, args := store.In(q, "bigint", chunk)
+		var counts []struct {
+			IncidentID int64 `db:"incident_id"`
+			N          int   `db:"n"`
+		}
+		err := q.SelectContext(ctx, &counts, q.Rebind(`SELECT incident_id, COUNT(*) AS n FROM timeline_events
+			WHERE kind = ? AND incident_id`+cond+` GROUP BY incident_id`), append([]any{kind}, args...)...)
+		if err != nil {
+			return nil, fmt.Errorf("count %s lines of %d incidents: %w", kind, len(chunk), err)
+		}
+		for _, c := range counts {
+			out[c.IncidentID] = c.N
+		}
+	}
+	return out, nil
+}
+
 // SummarizeAlertsTx adds n alerts to the incident's summary line of kind for the minute of
 // at: it grows the minute's line if there is one ("214 more alerts fired"), or records a new
 // one. what is the verb ("fired", "resolved").

@@ -2,12 +2,9 @@ package incidents
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"firebreak/store"
 	"firebreak/store/storetest"
@@ -33,9 +30,9 @@ func TestSummaryLinesOfSeveralIncidentsGrowTogether(t *testing.T) {
 			t.Helper()
 			var statements int
 			err := db.InTx(ctx, func(q store.Querier) error {
-				counted := &countingQuerier{Querier: q}
+				counted := &storetest.Counting{Querier: q}
 				err := m.SummarizeAlertsManyTx(ctx, counted, items, at)
-				statements = counted.n
+				statements = counted.N()
 				return err
 			})
 			if err != nil {
@@ -150,40 +147,4 @@ func TestFindOpenManyFindsWhatFindOpenFinds(t *testing.T) {
 			t.Fatalf("found the incidents of %d groups, want 4: %+v", len(many), many)
 		}
 	})
-}
-
-// countingQuerier counts the statements run through it.
-type countingQuerier struct {
-	store.Querier
-	n int
-}
-
-func (c *countingQuerier) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	c.n++
-	return c.Querier.ExecContext(ctx, query, args...)
-}
-
-func (c *countingQuerier) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c.n++
-	return c.Querier.QueryContext(ctx, query, args...)
-}
-
-func (c *countingQuerier) QueryxContext(ctx context.Context, query string, args ...any) (*sqlx.Rows, error) {
-	c.n++
-	return c.Querier.QueryxContext(ctx, query, args...)
-}
-
-func (c *countingQuerier) QueryRowxContext(ctx context.Context, query string, args ...any) *sqlx.Row {
-	c.n++
-	return c.Querier.QueryRowxContext(ctx, query, args...)
-}
-
-func (c *countingQuerier) GetContext(ctx context.Context, dest any, query string, args ...any) error {
-	c.n++
-	return c.Querier.GetContext(ctx, dest, query, args...)
-}
-
-func (c *countingQuerier) SelectContext(ctx context.Context, dest any, query string, args ...any) error {
-	c.n++
-	return c.Querier.SelectContext(ctx, dest, query, args...)
 }

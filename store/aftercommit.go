@@ -15,11 +15,24 @@ import (
 // Functions run in the order registered, after the commit and before the caller is
 // answered.
 func AfterCommit(q Querier, fn func()) {
-	if h, ok := q.(commitHooks); ok {
-		h.afterCommit(fn)
-		return
+	for {
+		if h, ok := q.(commitHooks); ok {
+			h.afterCommit(fn)
+			return
+		}
+		w, ok := q.(Wrapper)
+		if !ok {
+			break
+		}
+		q = w.Unwrap()
 	}
 	fn()
+}
+
+// Wrapper is a Querier that runs its statements through another (a test's statement
+// counter): AfterCommit looks through it for the transaction underneath.
+type Wrapper interface {
+	Unwrap() Querier
 }
 
 // commitHooks is a Querier whose writes commit later, with functions to run then.

@@ -19,7 +19,8 @@
 //
 // With -storm N it sends an alert storm instead: N new alerts over -storm-groups groups, one
 // notification per group carrying all of its alerts, posted by the senders at once to a
-// fresh server, and reports how long until all were answered (and stored).
+// fresh server, and reports how long until all were answered (and stored); then the storm's
+// end to the same server, the same notifications with every alert resolved, measured alike.
 //
 // With -twins it measures an Alertmanager HA pair instead: two `firebreak serve` replicas on
 // one PostgreSQL schema, every payload sent to both at once (one copy each), -senders
@@ -95,7 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.prefillTimeout, "prefill-timeout", 30*time.Minute, "give up the prefill after this long")
 	fs.Float64Var(&o.baseline, "baseline", 0, "alerts/s of the same target on an empty database, to check a prefilled run against (≥ 80%)")
 	fs.StringVar(&o.alertmanager, "alertmanager", "", "Alertmanager binary to measure with the same alerts on /api/v2/alerts (bench/alerts.sh builds it); default: none")
-	fs.IntVar(&o.storm, "storm", 0, "send a storm of this many new alerts, one notification per group, instead of the timed load")
+	fs.IntVar(&o.storm, "storm", 0, "send a storm of this many new alerts, one notification per group, then its end (the same alerts resolved), instead of the timed load")
 	fs.IntVar(&o.stormGroups, "storm-groups", 200, "groups of the storm (each one notification with all of its alerts)")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the children's directories (their logs, the SQLite file) and print where they are")
 	fs.BoolVar(&o.twins, "twins", false, "send every payload twice at once, one copy to each of two replicas on one PostgreSQL schema (an Alertmanager HA pair); needs -db postgres")

@@ -3,7 +3,7 @@
 // a new alert, or the resolution of one firing, in fixed proportions (85/10/5 by default, or
 // all new). The same batches render as Alertmanager's own API v2 postable alerts too, so
 // that Alertmanager can be measured with the identical alerts, and a Storm is every alert
-// new, one notification per group.
+// new, one notification per group (and its end the same alerts resolved).
 //
 // A Generator owns a set of Alertmanager groups and keeps their firing alerts, the way one
 // Alertmanager sends one group's notifications one after another. Give each concurrent

@@ -172,6 +172,81 @@ func TestStormIsEveryAlertNewOneNotificationPerGroup(t *testing.T) {
 	}
 }
 
+// TestStormEndResolvesEveryAlertOfTheStorm renders a storm's end in both formats: the
+// storm's notifications in the same order, each with the same group key and the same alerts
+// (fingerprints, startsAt), every one resolved, ending a second before the clock's now and
+// not before it started; the webhook's status is resolved, and the postable bodies carry the
+// same endsAt and are valid for Alertmanager.
+func TestStormEndResolvesEveryAlertOfTheStorm(t *testing.T) {
+	clock := steppingClock()
+	var now time.Time
+	s, err := NewStorm("t", 1003, 10, func() time.Time { now = clock(); return now })
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := s.Resolved()
+	if end.Notifications() != s.Notifications() || end.Total() != s.Total() {
+		t.Fatalf("the end has %d notifications of %d alerts, the storm %d of %d", end.Notifications(), end.Total(), s.Notifications(), s.Total())
+	}
+	wantEnds := now.Add(-time.Second).UTC().Truncate(time.Millisecond)
+	storms, hooks, posts := s.Bodies(Webhook), end.Bodies(Webhook), end.Bodies(PostableAlerts)
+	total := 0
+	for k := range hooks {
+		if r, n, res := end.Batch(k).Kinds(); r != 0 || n != 0 || res != s.Batch(k).Len() {
+			t.Fatalf("notification %d: kinds %d repeats, %d new, %d resolves; want %d resolves", k, r, n, res, s.Batch(k).Len())
+		}
+		fired, err := alerts.Decode(storms[k])
+		if err != nil {
+			t.Fatalf("storm notification %d: %v", k, err)
+		}
+		p, err := alerts.Decode(hooks[k])
+		if err != nil {
+			t.Fatalf("end notification %d: %v", k, err)
+		}
+		if p.Status != "resolved" || p.GroupKey != fired.GroupKey || len(p.Alerts) != len(fired.Alerts) {
+			t.Fatalf("end notification %d: status %s, group key %s, %d alerts; the storm's has %s, %d alerts",
+				k, p.Status, p.GroupKey, len(p.Alerts), fired.GroupKey, len(fired.Alerts))
+		}
+		for i, a := range p.Alerts {
+			f := fired.Alerts[i]
+			if a.Status != "resolved" || a.Fingerprint != f.Fingerprint || !a.StartsAt.Equal(f.StartsAt) {
+				t.Fatalf("end notification %d alert %d: %s %s from %s; the storm sent %s from %s", k, i, a.Status, a.Fingerprint, a.StartsAt, f.Fingerprint, f.StartsAt)
+			}
+			if a.EndsAt.Before(a.StartsAt) || a.EndsAt.After(now) || !a.EndsAt.Equal(wantEnds) {
+				t.Fatalf("end notification %d alert %d: endsAt %s, started %s; want %s, a second before now (%s)", k, i, a.EndsAt, a.StartsAt, wantEnds, now)
+			}
+		}
+		total += len(p.Alerts)
+		compare(t, hooks[k], posts[k]) // the same alerts, endsAt included
+	}
+	if total != 1003 {
+		t.Fatalf("%d alerts resolved, want 1003", total)
+	}
+}
+
+// TestStormEndNeverEndsBeforeTheStart resolves a storm whose clock went back more than the
+// minute its alerts started before: each alert ends when it started, never before it.
+func TestStormEndNeverEndsBeforeTheStart(t *testing.T) {
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	clock := t0
+	s, err := NewStorm("t", 20, 2, func() time.Time { return clock })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock = t0.Add(-2 * time.Minute)
+	for k, body := range s.Resolved().Bodies(Webhook) {
+		p, err := alerts.Decode(body)
+		if err != nil {
+			t.Fatalf("notification %d: %v", k, err)
+		}
+		for _, a := range p.Alerts {
+			if a.Status != "resolved" || !a.EndsAt.Equal(a.StartsAt) || !a.StartsAt.Equal(t0.Add(-time.Minute)) {
+				t.Fatalf("notification %d: %s alert from %s ends %s; want resolved at its start, %s", k, a.Status, a.StartsAt, a.EndsAt, t0.Add(-time.Minute))
+			}
+		}
+	}
+}
+
 // TestAllNewMixKeepsNoAlerts checks that all-new traffic is new alerts only and that the
 // generator does not keep them (it would grow by every alert sent).
 func TestAllNewMixKeepsNoAlerts(t *testing.T) {

@@ -8,10 +8,13 @@ import (
 // Storm is an alert storm: Total new alerts spread evenly over Groups groups, each group's
 // alerts in one notification — what Alertmanager sends when a whole fleet starts failing at
 // once and each group's first notification carries all of its alerts. Its groups are named
-// apart from the generators' and the prefill's.
+// apart from the generators' and the prefill's. Resolved is its end: the same notifications
+// with every alert resolved.
 type Storm struct {
-	batches []Batch
-	total   int
+	batches  []Batch
+	total    int
+	now      func() time.Time
+	startsAt time.Time // every alert's, as rendered
 }
 
 // NewStorm makes a storm of total alerts over groups groups; the first total mod groups
@@ -24,7 +27,7 @@ func NewStorm(run string, total, groups int, now func() time.Time) (*Storm, erro
 		now = time.Now
 	}
 	startsAt := now().Add(-time.Minute)
-	s := &Storm{total: total}
+	s := &Storm{total: total, now: now, startsAt: startsAt.UTC().Truncate(time.Millisecond)}
 	for i := range groups {
 		gr := newGroup("st-", i, run)
 		n := total / groups
@@ -38,6 +41,27 @@ func NewStorm(run string, total, groups int, now func() time.Time) (*Storm, erro
 		s.batches = append(s.batches, Batch{g: gr, picks: picks})
 	}
 	return s, nil
+}
+
+// Resolved is the storm's end, what Alertmanager sends when the whole fleet recovers at
+// once: the same notifications, one per group, every alert resolved with its own
+// fingerprint and startsAt. They all end a second before now (the storm's clock), or when
+// they started if that is later: an end in the past is what makes a postable alert resolved
+// in Alertmanager's API, and one before the start would be a sender's mistake.
+func (s *Storm) Resolved() *Storm {
+	ends := s.now().Add(-time.Second).UTC().Truncate(time.Millisecond)
+	if ends.Before(s.startsAt) {
+		ends = s.startsAt
+	}
+	r := &Storm{total: s.total, now: s.now, startsAt: s.startsAt}
+	for _, b := range s.batches {
+		picks := make([]pick, len(b.picks))
+		for j, p := range b.picks {
+			picks[j] = pick{a: p.a, kind: Resolve}
+		}
+		r.batches = append(r.batches, Batch{g: b.g, picks: picks, ends: ends})
+	}
+	return r
 }
 
 // Total is the number of alerts in the storm.
