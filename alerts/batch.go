@@ -12,8 +12,8 @@ import (
 // The payloads that wait for the writer together are applied in one transaction as one
 // batch, not one after another each with its own statements: one read of every firing
 // fingerprint's occurrence for all of them, one INSERT of all their new occurrences, one
-// line per incident summing up what they fired, one count per incident whose alerts
-// resolved. With sixteen Alertmanager senders a batch holds a dozen payloads, so that is a
+// line per incident summing up what they fired, one look at the incidents whose alerts
+// resolved for any still firing. With sixteen Alertmanager senders a batch holds a dozen payloads, so that is a
 // dozen times fewer statements, which is what a PostgreSQL server spends its CPU on.
 //
 // A batch gives the answer of applying its payloads in order, with two differences no
@@ -198,7 +198,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, inputs []b
 }
 
 // resolveCleared mitigates (and, if no person took it on, resolves) every incident of
-// cleared none of whose alerts fires any more, counting them in one statement.
+// cleared none of whose alerts fires any more, found in one statement.
 func (in *Ingester) resolveCleared(ctx context.Context, q store.Querier, cleared map[int64]time.Time) error {
 	if len(cleared) == 0 {
 		return nil
@@ -208,12 +208,12 @@ func (in *Ingester) resolveCleared(ctx context.Context, q store.Querier, cleared
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	firing, err := firingCounts(ctx, q, ids)
+	firing, err := stillFiring(ctx, q, ids)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if firing[id] == 0 {
+		if !firing[id] {
 			if err := in.resolveStillClear(ctx, q, id, cleared[id]); err != nil {
 				return err
 			}

@@ -165,7 +165,10 @@ func flushSQLite(ctx context.Context, q store.Querier, ids []int64, pending map[
 }
 
 // flushPostgres is flushSQLite with arrays: one round trip whatever the number of rows. Rows
-// are upserted in id order, the order every replica's flush takes.
+// are upserted in id order, the order every replica's flush takes. Each alert is looked up
+// by its key in a LATERAL subquery that LIMIT keeps from being merged into a join: knowing
+// a thousand ids are coming, the planner otherwise hashes every alert ever stored (a
+// sequential scan per flush, measured at three times the cost on 50,000 alerts).
 func flushPostgres(ctx context.Context, q store.Querier, ids []int64, pending map[int64]pendingRepeat) ([]int64, error) {
 	ns := make([]int32, len(ids))
 	seen := make([]time.Time, len(ids))
@@ -176,8 +179,8 @@ func flushPostgres(ctx context.Context, q store.Querier, ids []int64, pending ma
 	var written []int64
 	err := q.SelectContext(ctx, &written, `INSERT INTO alert_repeats (alert_id, repeats, last_seen_at)
 		SELECT v.id, v.n, v.seen FROM unnest($1::bigint[], $2::int[], $3::timestamptz[]) AS v(id, n, seen)
-		JOIN alerts ON alerts.id = v.id
-		WHERE alerts.status = 'firing' OR v.seen <= alerts.last_seen_at
+		CROSS JOIN LATERAL (SELECT 1 FROM alerts WHERE alerts.id = v.id
+			AND (alerts.status = 'firing' OR v.seen <= alerts.last_seen_at) LIMIT 1) AS a
 		ORDER BY v.id
 		ON CONFLICT (alert_id) DO UPDATE SET repeats = alert_repeats.repeats + EXCLUDED.repeats,
 			last_seen_at = GREATEST(alert_repeats.last_seen_at, EXCLUDED.last_seen_at)

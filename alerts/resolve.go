@@ -115,10 +115,10 @@ func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *ba
 }
 
 // resolveStillClear mitigates (and, if no person took it on, resolves) an incident the
-// batch counted no firing alert in (resolveCleared). First the incident is locked and, on
-// PostgreSQL, its alerts counted again: an alert joining it at the same moment from another
-// transaction (which locks it too) is then either counted here or, coming after the
-// resolve, finds it resolved and reopens it or opens another. An incident the first count
+// batch found no firing alert in (resolveCleared). First the incident is locked and, on
+// PostgreSQL, looked at again: an alert joining it at the same moment from another
+// transaction (which locks it too) is then either found here or, coming after the
+// resolve, finds it resolved and reopens it or opens another. An incident the first look
 // found with alerts firing needs no lock: joining alerts only add to them.
 func (in *Ingester) resolveStillClear(ctx context.Context, q store.Querier, id int64, at time.Time) error {
 	if err := in.incidents.LockRowTx(ctx, q, id); err != nil {
@@ -126,7 +126,7 @@ func (in *Ingester) resolveStillClear(ctx context.Context, q store.Querier, id i
 	}
 	if in.db.Dialect == store.Postgres {
 		// A new statement sees what committed while the lock was awaited.
-		if n, err := firingCount(ctx, q, id); err != nil || n > 0 {
+		if firing, err := anyFiring(ctx, q, id); err != nil || firing {
 			return err
 		}
 	}

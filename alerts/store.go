@@ -342,35 +342,44 @@ func queryByFingerprint(ctx context.Context, q store.Querier, into map[string]in
 	return rows.Close()
 }
 
-// firingCount counts the firing occurrences of an incident.
-func firingCount(ctx context.Context, q store.Querier, incidentID int64) (int, error) {
-	var n int
-	err := q.GetContext(ctx, &n, q.Rebind(`SELECT COUNT(*) FROM alerts WHERE incident_id = ? AND status = 'firing'`), incidentID)
-	if err != nil {
-		return 0, fmt.Errorf("count firing alerts of incident %d: %w", incidentID, err)
-	}
-	return n, nil
+// anyFiring reports whether an incident has a firing occurrence.
+func anyFiring(ctx context.Context, q store.Querier, incidentID int64) (bool, error) {
+	firing, err := stillFiring(ctx, q, []int64{incidentID})
+	return firing[incidentID], err
 }
 
-// firingCounts counts the firing occurrences of each of the given incidents, in one
-// statement per chunk; an incident with none is missing from the map.
-func firingCounts(ctx context.Context, q store.Querier, incidentIDs []int64) (map[int64]int, error) {
-	out := make(map[int64]int, len(incidentIDs))
+// stillFiring reports which of the given incidents have a firing occurrence, in one
+// statement per chunk. It asks whether one exists, not how many: an incident of a storm
+// has hundreds firing, and the first index entry answers.
+func stillFiring(ctx context.Context, q store.Querier, incidentIDs []int64) (map[int64]bool, error) {
+	out := make(map[int64]bool, len(incidentIDs))
 	for start := 0; start < len(incidentIDs); start += repeatChunk {
 		chunk := incidentIDs[start:min(start+repeatChunk, len(incidentIDs))]
-		query, args := inList(q, `SELECT incident_id, COUNT(*) AS n FROM alerts WHERE status = 'firing' AND incident_id`, "bigint", chunk)
-		var counts []struct {
-			IncidentID int64 `db:"incident_id"`
-			N          int   `db:"n"`
+		ids, args := idTable(q, chunk)
+		var firing []int64
+		err := q.SelectContext(ctx, &firing, q.Rebind(`SELECT i.id FROM `+ids+` WHERE EXISTS (
+			SELECT 1 FROM alerts WHERE alerts.incident_id = i.id AND alerts.status = 'firing')`), args...)
+		if err != nil {
+			return nil, fmt.Errorf("look for firing alerts of %d incidents: %w", len(chunk), err)
 		}
-		if err := q.SelectContext(ctx, &counts, query+` GROUP BY incident_id`, args...); err != nil {
-			return nil, fmt.Errorf("count firing alerts of %d incidents: %w", len(chunk), err)
-		}
-		for _, c := range counts {
-			out[c.IncidentID] = c.N
+		for _, id := range firing {
+			out[id] = true
 		}
 	}
 	return out, nil
+}
+
+// idTable is the table i(id) of ids, not yet bound, with its arguments: on PostgreSQL one
+// unnested array, on SQLite a VALUES list.
+func idTable(q store.Querier, ids []int64) (string, []any) {
+	if q.Rebind("?") == "$1" {
+		return `unnest(?::bigint[]) AS i(id)`, []any{ids}
+	}
+	args := make([]any, len(ids))
+	for i, id := range ids {
+		args[i] = id
+	}
+	return `(SELECT column1 AS id FROM (VALUES (?)` + strings.Repeat(", (?)", len(ids)-1) + `)) AS i`, args
 }
 
 // ForIncident returns every alert of an incident, oldest first, however many there are.
