@@ -46,6 +46,47 @@ func BenchmarkIngestStorm(b *testing.B) {
 	}
 }
 
+// BenchmarkIngestStormEnd stores the storm, then measures its end: the same notifications
+// with every alert resolved, as Alertmanager sends them when the fleet recovers.
+//
+//	go test ./bench -run '^$' -bench IngestStormEnd -benchtime 3x
+func BenchmarkIngestStormEnd(b *testing.B) {
+	for _, dialect := range []store.Dialect{store.SQLite, store.Postgres} {
+		b.Run(string(dialect), func(b *testing.B) {
+			var total time.Duration
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				db := storetest.Open(b, dialect)
+				in := newBenchIngester(b, db)
+				ps := stormPayloads(fmt.Sprintf("run%d", i))
+				ingestConcurrently(b, in, ps, stormSenders)
+				ends := stormEnd(ps)
+				b.StartTimer()
+				start := time.Now()
+				ingestConcurrently(b, in, ends, stormSenders)
+				total += time.Since(start)
+			}
+			b.ReportMetric(total.Seconds()/float64(b.N), "s/end")
+			b.ReportMetric(float64(stormGroups*stormPerGroup*b.N)/total.Seconds(), "alerts/s")
+		})
+	}
+}
+
+// stormEnd is the storm's notifications with every alert resolved now.
+func stormEnd(ps []alerts.Payload) []alerts.Payload {
+	now := time.Now().UTC()
+	out := make([]alerts.Payload, len(ps))
+	for g, p := range ps {
+		p.Status = "resolved"
+		p.Alerts = append([]template.Alert(nil), p.Alerts...)
+		for i := range p.Alerts {
+			p.Alerts[i].Status, p.Alerts[i].EndsAt = "resolved", now
+		}
+		out[g] = p
+	}
+	return out
+}
+
 // stormPayloads is one notification per group, every alert new.
 func stormPayloads(run string) []alerts.Payload {
 	now := time.Now().UTC()
