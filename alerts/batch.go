@@ -33,8 +33,9 @@ type batchState struct {
 	lines       lineBudget                    // which alerts get a timeline line of their own
 	cleared     map[int64]time.Time           // incidents with a resolved alert → latest end
 	inserts     []newOccurrence               // new occurrences not yet stored
-	resolutions []pendingResolution           // resolved notifications not yet applied
-	recordings  []incidents.Recording         // alerts' own timeline lines not yet recorded
+	resolutions []*pendingResolution          // resolved notifications not yet applied
+	resolving   map[string]bool               // their fingerprints
+	recordings  []queuedLine                  // alerts' own timeline lines not yet recorded
 	learned     []learned                     // occurrences found firing or stored, known once committed
 	resolvedFp  []string                      // fingerprints whose occurrence the batch resolved
 }
@@ -43,7 +44,7 @@ func newBatchState() *batchState {
 	return &batchState{
 		latest: map[string]occurrenceEnd{}, repeated: map[string]firingOccurrence{},
 		seen: map[incidents.AlertGroup]incidents.Incident{}, absent: map[incidents.AlertGroup]bool{}, resolvedIn: map[int64]incidents.Incident{},
-		lines: newLineBudget(), cleared: map[int64]time.Time{},
+		lines: newLineBudget(), cleared: map[int64]time.Time{}, resolving: map[string]bool{},
 	}
 }
 
@@ -167,10 +168,7 @@ func (in *Ingester) ingestBatch(ctx context.Context, q store.Querier, inputs []b
 			return nil, err
 		}
 	}
-	if err := in.applyResolutions(ctx, q, b); err != nil {
-		return nil, err
-	}
-	if err := in.flushLines(ctx, q, b); err != nil {
+	if err := in.flushLines(ctx, q, b); err != nil { // the resolutions, then every line
 		return nil, err
 	}
 	if err := in.writeSummaries(ctx, q, b); err != nil {

@@ -235,11 +235,17 @@ func (in *Ingester) ingestTx(ctx context.Context, q store.Querier, p Payload, no
 // applyPayload applies one payload's alerts, in order, within its batch.
 func (in *Ingester) applyPayload(ctx context.Context, q store.Querier, s *payloadState) error {
 	for i, a := range s.p.Alerts {
+		fp := s.fps[i]
+		if s.b.resolving[fp] { // what came before in the payload applies first
+			if err := in.applyResolutions(ctx, q, s.b); err != nil {
+				return err
+			}
+		}
 		if a.Status != "firing" {
-			in.resolved(s, a, s.fps[i])
+			s.queueResolution(a, fp)
 			continue
 		}
-		if err := in.firing(ctx, q, s, a, s.fps[i]); err != nil {
+		if err := in.firing(ctx, q, s, a, fp); err != nil {
 			return err
 		}
 	}

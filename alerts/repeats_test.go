@@ -192,7 +192,7 @@ func TestFlushNeverWaitsForAnAlertRowTheWriterHolds(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer held.Rollback()
-		// What an UPDATE of the row takes, as markResolved does.
+		// What an UPDATE of the row takes, as resolving it does.
 		if _, err := held.Exec(`SELECT id FROM alerts WHERE fingerprint = $1 FOR NO KEY UPDATE`, alerts.Fingerprint(a)); err != nil {
 			t.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
@@ -12,11 +13,12 @@ import (
 	"firebreak/store"
 )
 
-// resolved takes a resolved notification: it will resolve the fingerprint's firing
+// queueResolution takes a resolved notification: it will resolve the fingerprint's firing
 // occurrence, whatever startsAt it carries, unless it ended before that occurrence began (a
 // late resolve of an earlier one). The batch's resolutions are applied together
-// (applyResolutions), before anything that could read what they change.
-func (in *Ingester) resolved(s *payloadState, a template.Alert, fp string) {
+// (applyResolutions) before anything that could read what they change, and the alert's
+// line, if it gets one, keeps its place among the batch's lines.
+func (s *payloadState) queueResolution(a template.Alert, fp string) {
 	now := s.now
 	startsAt := dbTime(a.StartsAt)
 	endsAt := dbTime(a.EndsAt)
@@ -28,22 +30,27 @@ func (in *Ingester) resolved(s *payloadState, a template.Alert, fp string) {
 	if endsAt.Before(startsAt) {
 		endsAt = startsAt
 	}
-	s.b.resolutions = append(s.b.resolutions, pendingResolution{s: s, a: a, resolution: resolution{fp: fp, endsAt: endsAt, seen: now}})
+	p := &pendingResolution{s: s, a: a, resolution: resolution{fp: fp, endsAt: endsAt, seen: now}}
+	s.b.resolutions = append(s.b.resolutions, p)
+	s.b.resolving[fp] = true
+	s.b.recordings = append(s.b.recordings, queuedLine{resolution: p})
 }
 
 // pendingResolution is a resolved notification of the batch not yet applied.
 type pendingResolution struct {
 	resolution
-	s *payloadState
-	a template.Alert
+	s    *payloadState
+	a    template.Alert
+	line *incidents.Recording // its own timeline line, once applied, if it gets one
 }
 
 // applyResolutions applies the batch's pending resolutions, after storing its pending new
 // occurrences (one may have fired earlier in the same payload): one statement resolves them
 // all, one read tells the others apart (an occurrence that began later, one resolved
-// already, none), and each resolved alert is counted and gets its line in the order it
-// came. A payload that names a fingerprint an earlier one named runs after this, so it sees
-// the resolution.
+// already, none), and each resolved alert is counted and given its line in the order it
+// came. Anything that names a fingerprint with a pending resolution runs after this: an
+// alert of the same payload (applyPayload) or a later payload of the batch (ingestBatch).
+// So the fingerprints of one application are distinct.
 func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *batchState) error {
 	if err := in.storeNew(ctx, q, b); err != nil {
 		return err
@@ -53,16 +60,13 @@ func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *ba
 	}
 	pending := b.resolutions
 	b.resolutions = nil
-	// A fingerprint resolved twice is resolved by the first; the second then finds it
-	// resolved, as it would one after the other.
-	first := make(map[string]bool, len(pending))
-	rs := make([]resolution, 0, len(pending))
-	for _, p := range pending {
-		if !first[p.fp] {
-			first[p.fp] = true
-			rs = append(rs, p.resolution)
-		}
+	clear(b.resolving)
+	rs := make([]resolution, len(pending))
+	for i, p := range pending {
+		rs[i] = p.resolution
 	}
+	// Rows are locked in the order given: the same order on every replica.
+	slices.SortFunc(rs, func(x, y resolution) int { return strings.Compare(x.fp, y.fp) })
 	matched, err := markResolvedMany(ctx, q, rs)
 	if err != nil {
 		return err
@@ -79,23 +83,17 @@ func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *ba
 			return err
 		}
 	}
-	var lines []pendingResolution
+	var resolved []*pendingResolution
 	for _, p := range pending {
 		s := p.s
 		if id, ok := matched[p.fp]; ok {
-			if !first[p.fp] { // resolved by an earlier notification of the batch
-				s.res.Deduplicated++
-				s.touch(id)
-				continue
-			}
-			first[p.fp] = false
 			s.res.Resolved++
 			s.touch(id)
 			b.resolvedFp = append(b.resolvedFp, p.fp)
 			if p.endsAt.After(b.cleared[id]) {
 				b.cleared[id] = p.endsAt
 			}
-			lines = append(lines, p)
+			resolved = append(resolved, p)
 			continue
 		}
 		o, found := latest[p.fp]
@@ -111,7 +109,7 @@ func (in *Ingester) applyResolutions(ctx context.Context, q store.Querier, b *ba
 		}
 		s.touch(o.IncidentID)
 	}
-	return in.recordResolved(ctx, q, b, lines, matched)
+	return in.recordResolved(ctx, q, b, resolved, matched)
 }
 
 // resolveStillClear mitigates (and, if no person took it on, resolves) an incident the
@@ -136,25 +134,30 @@ func (in *Ingester) resolveStillClear(ctx context.Context, q store.Querier, id i
 
 // recordResolved gives each alert the batch resolved its timeline line while its
 // incident's budget lasts (the others are summed up by writeSummaries), reading the line
-// counts and the incidents it needs in one statement each.
-func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, b *batchState, resolved []pendingResolution, incidentOf map[string]int64) error {
+// counts and the incidents it needs in one statement each. The lines are recorded in their
+// alerts' places by flushLines.
+func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, b *batchState, resolved []*pendingResolution, incidentOf map[string]int64) error {
 	if len(resolved) == 0 {
 		return nil
 	}
 	if err := in.countLines(ctx, q, b.lines, resolved, incidentOf); err != nil {
 		return err
 	}
-	var own []pendingResolution
+	var own []*pendingResolution
 	var unread []int64
+	toRead := map[int64]bool{}
 	for _, p := range resolved {
 		id := incidentOf[p.fp]
-		if ok, err := in.takeLine(ctx, q, b.lines, id, incidents.KindAlertResolved); err != nil {
+		ok, err := in.takeLine(ctx, q, b.lines, id, incidents.KindAlertResolved)
+		if err != nil {
 			return err
-		} else if !ok {
+		}
+		if !ok {
 			continue
 		}
 		own = append(own, p)
-		if _, read := b.resolvedIn[id]; !read && !slices.Contains(unread, id) {
+		if _, read := b.resolvedIn[id]; !read && !toRead[id] {
+			toRead[id] = true
 			unread = append(unread, id)
 		}
 	}
@@ -171,8 +174,8 @@ func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, b *batc
 		if !ok {
 			return fmt.Errorf("record a resolved alert: %w: no incident %d", incidents.ErrNotFound, id)
 		}
-		b.queueLine(inc, incidents.Event{At: p.seen, Actor: incidents.ActorAlertmanager,
-			Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(p.a) + " resolved at " + p.endsAt.Format(time.RFC3339) + "."})
+		p.line = &incidents.Recording{Incident: inc, Event: incidents.Event{At: p.seen, Actor: incidents.ActorAlertmanager,
+			Kind: incidents.KindAlertResolved, Text: "Alert " + describeAlert(p.a) + " resolved at " + p.endsAt.Format(time.RFC3339) + "."}}
 	}
 	return nil
 }
@@ -180,11 +183,13 @@ func (in *Ingester) recordResolved(ctx context.Context, q store.Querier, b *batc
 // countLines reads, in one statement, how many resolved-alert lines each incident of
 // resolved has whose count the batch does not know yet, so that takeLine need not read them
 // one incident at a time.
-func (in *Ingester) countLines(ctx context.Context, q store.Querier, budget lineBudget, resolved []pendingResolution, incidentOf map[string]int64) error {
+func (in *Ingester) countLines(ctx context.Context, q store.Querier, budget lineBudget, resolved []*pendingResolution, incidentOf map[string]int64) error {
 	var ids []int64
+	wanted := map[int64]bool{}
 	for _, p := range resolved {
 		k := lineKey{incidentOf[p.fp], incidents.KindAlertResolved}
-		if _, known := budget.used[k]; !known && !in.spent.has(k) && !slices.Contains(ids, k.incident) {
+		if _, known := budget.used[k]; !known && !in.spent.has(k) && !wanted[k.incident] {
+			wanted[k.incident] = true
 			ids = append(ids, k.incident)
 		}
 	}

@@ -31,15 +31,15 @@ func (r *rig) ingestCounted(p alerts.Payload) (alerts.Result, *storetest.Countin
 	return res, counted
 }
 
-// A fleet-wide outage starts: one notification brings an incident 300 alerts, and later
-// ends: one brings their 300 resolves. Each takes a handful of statements, none per alert
+// A fleet-wide outage starts: one notification brings an incident 520 alerts, and later
+// ends: one brings their 520 resolves. Each takes a handful of statements, none per alert
 // nor per timeline line: the first twenty alerts of each kind get a line each, recorded
 // together, and the rest one summary line. Every alert is counted and stored, and the
 // incident, with nothing firing and nobody on it, resolves.
 func TestAStormsStartAndEndTakeAHandfulOfStatements(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		r := newRig(t, db)
-		const n = 300
+		const n = 520 // past one statement's 500
 		firing := make([]template.Alert, n)
 		resolved := make([]template.Alert, n)
 		for i := range firing {
@@ -62,8 +62,8 @@ func TestAStormsStartAndEndTakeAHandfulOfStatements(t *testing.T) {
 		if !sameIDs(res.Incidents, []int64{id}) {
 			t.Fatalf("the end touched %v, want incident %d", res.Incidents, id)
 		}
-		if got := counted.Matching("SET status = 'resolved'"); got != 1 {
-			t.Fatalf("%d resolve statements for %d resolved alerts, want one", got, n)
+		if got := counted.Matching("SET status = 'resolved'"); got != 2 {
+			t.Fatalf("%d resolve statements for %d resolved alerts, want two of at most 500", got, n)
 		}
 		if got := counted.N(); got > 16 {
 			t.Fatalf("the storm's end took %d statements, want a handful whatever its size", got)
@@ -90,11 +90,8 @@ func TestAStormsStartAndEndTakeAHandfulOfStatements(t *testing.T) {
 				t.Fatalf("%s lines %+v, want one saying %q", kind, sums, want)
 			}
 		}
-		for i := 1; i < len(evs); i++ {
-			if evs[i].ID <= evs[i-1].ID {
-				t.Fatalf("timeline out of order: %v", evs)
-			}
-		}
+		wantKinds(t, evs, incidents.KindOpened, 20, incidents.KindAlertFiring, 1, incidents.KindAlertsFiredSummary,
+			20, incidents.KindAlertResolved, 1, incidents.KindAlertsResolvedSummary, 1, incidents.KindResolved)
 		if inc := r.incident(id); inc.Status != incidents.Resolved {
 			t.Fatalf("incident %s, want resolved: every alert resolved and nobody took it on", inc.Status)
 		}
@@ -149,5 +146,88 @@ func TestResolutionsOfOneBatchAreJudgedInOrder(t *testing.T) {
 		if inc := r.incident(id); !inc.Open() {
 			t.Fatalf("incident %s, want open while z fires", inc.Status)
 		}
+	})
+}
+
+// wantKinds compares a timeline's kinds with the expected run, given as kinds each preceded
+// by how many times it comes in a row (1 when no count is given).
+func wantKinds(t *testing.T, evs []incidents.Event, spec ...any) {
+	t.Helper()
+	var want []incidents.EventKind
+	n := 1
+	for _, x := range spec {
+		switch v := x.(type) {
+		case int:
+			n = v
+		case incidents.EventKind:
+			for range n {
+				want = append(want, v)
+			}
+			n = 1
+		}
+	}
+	if got := kinds(evs); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("timeline %v, want %v", got, want)
+	}
+}
+
+// One payload's alerts apply one after the other, even with the resolves of a batch applied
+// together: a resolve that matched nothing leaves an alert firing again after it alone; a
+// late resolve does not hide the right one after it; a repeat after a resolve finds nothing
+// firing to move back; and the lines keep the payload's order, the line of a raised
+// severity after the alert that raised it.
+func TestOnePayloadAppliesInOrder(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		y := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Hour), "instance", "y")
+		x := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-10*time.Minute), "instance", "x")
+		w := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-10*time.Minute), "instance", "w")
+		v := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-10*time.Minute), "instance", "v")
+		id := r.openIncident("g", y)
+		wantResult(t, "x, w and v", r.ingest(payload("g", x, w, v)), 3, 3, 0, 0)
+		wantResult(t, "x ends", r.ingest(payload("g", resolve(x, t0.Add(-5*time.Minute)))), 1, 0, 0, 1)
+
+		res := r.ingest(payload("g",
+			resolve(x, t0), refire(x, t0.Add(-time.Minute)), // resolved already, then firing again
+			resolve(refire(w, t0.Add(-2*time.Hour)), t0.Add(-90*time.Minute)), resolve(w, t0), // late, then w's own
+			resolve(v, t0), refire(v, t0.Add(-2*time.Hour)), // a repeat with an earlier start after v resolved
+		))
+		wantResult(t, "the payload", res, 6, 1, 3, 2)
+		states := map[string][]string{}
+		for _, a := range r.alertsOf(id) {
+			states[a.Labels["instance"]] = append(states[a.Labels["instance"]], a.Status)
+		}
+		want := map[string][]string{"v": {"resolved"}, "w": {"resolved"}, "x": {"resolved", "firing"}, "y": {"firing"}}
+		if fmt.Sprint(states) != fmt.Sprint(want) {
+			t.Fatalf("alerts %v, want %v", states, want)
+		}
+		if got := r.incident(id).ImpactStartedAt; !got.Equal(t0.Add(-time.Hour)) {
+			t.Fatalf("impact start %s, want %s: the earlier start came after v resolved", got, t0.Add(-time.Hour))
+		}
+
+		a := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "a")
+		c := fire("HighErrorRate", "checkout", "production", "critical", t0.Add(-time.Minute), "instance", "c")
+		wantResult(t, "a, y resolved, c", r.ingest(payload("g", a, resolve(y, t0), c)), 3, 2, 0, 1)
+		wantKinds(t, r.timeline(id),
+			incidents.KindOpened, 3, incidents.KindAlertFiring, // y, then x, w and v
+			incidents.KindAlertResolved,                               // x ends
+			incidents.KindAlertFiring, 2, incidents.KindAlertResolved, // x again, w, v
+			incidents.KindAlertFiring, incidents.KindAlertResolved, incidents.KindAlertFiring, incidents.KindSeverityChanged) // a, y, c
+	})
+}
+
+// An earlier start of a firing alert moves the incident's impact start back, and its line
+// comes after the lines of the alerts before it in the payload.
+func TestAMovedStartIsRecordedAfterTheLinesBeforeIt(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		r := newRig(t, db)
+		y := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Hour), "instance", "y")
+		id := r.openIncident("g", y)
+		a := fire("HighErrorRate", "checkout", "production", "error", t0.Add(-time.Minute), "instance", "a")
+		wantResult(t, "a, then y earlier", r.ingest(payload("g", a, refire(y, t0.Add(-2*time.Hour)))), 2, 1, 1, 0)
+		if got := r.incident(id).ImpactStartedAt; !got.Equal(t0.Add(-2 * time.Hour)) {
+			t.Fatalf("impact start %s, want %s", got, t0.Add(-2*time.Hour))
+		}
+		wantKinds(t, r.timeline(id), incidents.KindOpened, incidents.KindAlertFiring, incidents.KindImpactStartMoved)
 	})
 }

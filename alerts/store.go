@@ -129,8 +129,9 @@ type resolution struct {
 // SQLite's 32,766 bound values.
 const resolveChunk = 500
 
-// markResolvedMany is markResolved for many fingerprints (given once each) in one statement
-// per chunk: when an outage ends, Alertmanager sends each group's alerts resolved in one
+// markResolvedMany resolves the firing occurrence of each fingerprint (given once each) at
+// its end, unless it began after that end (then the notification is about an earlier
+// occurrence), in one statement per chunk: when an outage ends, Alertmanager sends each group's alerts resolved in one
 // notification, and a statement each made a storm's end take thousands of round trips. It
 // returns, by fingerprint, the incident of each occurrence it resolved; a fingerprint with
 // no firing occurrence that began by its end is missing.

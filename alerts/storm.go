@@ -86,22 +86,41 @@ func (in *Ingester) takeLine(ctx context.Context, q store.Querier, b lineBudget,
 	return false, nil
 }
 
+// queuedLine is a timeline line of the batch not yet recorded: an alert's own line, or the
+// place of a resolved alert's, known once its resolution is applied.
+type queuedLine struct {
+	line       incidents.Recording
+	resolution *pendingResolution
+}
+
 // queueLine queues an alert's own timeline line: the batch's are recorded together
 // (flushLines), hundreds of them in a storm's first seconds.
 func (b *batchState) queueLine(inc incidents.Incident, ev incidents.Event) {
-	b.recordings = append(b.recordings, incidents.Recording{Incident: inc, Event: ev})
+	b.recordings = append(b.recordings, queuedLine{line: incidents.Recording{Incident: inc, Event: ev}})
 }
 
-// flushLines records the lines queued so far. It runs before anything else is recorded on
-// an incident (a raised severity, a reopen, the summary lines), so the timeline keeps the
-// order things happened in.
+// flushLines records the lines queued so far, in the order their alerts came, applying the
+// pending resolutions first to learn which of them get a line. It runs before anything
+// else is recorded on an incident (a raised severity, a reopen, a start moved back, the
+// summary lines), so the timeline keeps the order things happened in.
 func (in *Ingester) flushLines(ctx context.Context, q store.Querier, b *batchState) error {
-	if len(b.recordings) == 0 {
+	if err := in.applyResolutions(ctx, q, b); err != nil {
+		return err
+	}
+	recs := make([]incidents.Recording, 0, len(b.recordings))
+	for _, l := range b.recordings {
+		switch {
+		case l.resolution == nil:
+			recs = append(recs, l.line)
+		case l.resolution.line != nil:
+			recs = append(recs, *l.resolution.line)
+		}
+	}
+	b.recordings = b.recordings[:0]
+	if len(recs) == 0 {
 		return nil
 	}
-	err := in.incidents.RecordManyTx(ctx, q, b.recordings)
-	b.recordings = b.recordings[:0]
-	return err
+	return in.incidents.RecordManyTx(ctx, q, recs)
 }
 
 // writeSummaries records the alerts summed up in this batch, one line per incident and kind

@@ -21,7 +21,8 @@ const recordChunk = 500
 
 // RecordManyTx is RecordTx for several events, appended in the order given with one INSERT
 // per chunk; each one's hooks then run, in that order. An alert storm's first lines (twenty
-// per incident, for hundreds of incidents) were as many statements.
+// per incident, for hundreds of incidents) were as many statements. Each Recording's Event
+// gets its ID, IncidentID and (if zero) At, in place.
 func (m *Manager) RecordManyTx(ctx context.Context, q store.Querier, recs []Recording) error {
 	for start := 0; start < len(recs); start += recordChunk {
 		chunk := recs[start:min(start+recordChunk, len(recs))]

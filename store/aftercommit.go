@@ -49,7 +49,8 @@ type txQuerier struct {
 func (t *txQuerier) afterCommit(fn func()) { t.fns = append(t.fns, fn) }
 
 // afterCommitMark is how many functions q's transaction holds so far; dropAfterCommit
-// forgets those registered since, for a request rolled back to its savepoint.
+// forgets those registered since, for a request rolled back to its savepoint. Only the group
+// committer calls them, on the Querier InTx gave it, never through a Wrapper.
 func afterCommitMark(q Querier) int {
 	if t, ok := q.(*txQuerier); ok {
 		return len(t.fns)

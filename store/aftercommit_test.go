@@ -47,6 +47,36 @@ func TestAfterCommitRunsOnlyOnceCommitted(t *testing.T) {
 	})
 }
 
+// A Querier that wraps the transaction's (a test's statement counter) defers to it: what is
+// registered through the wrapper runs after the commit, and never after a rollback.
+func TestAfterCommitLooksThroughAWrapper(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		var ran []string
+		err := db.InTx(ctx, func(q store.Querier) error {
+			store.AfterCommit(&storetest.Counting{Querier: q}, func() { ran = append(ran, "wrapped") })
+			if len(ran) != 0 {
+				t.Error("a function registered through a wrapper ran before the commit")
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(ran) != "[wrapped]" {
+			t.Fatalf("after the commit ran %v, want [wrapped]", ran)
+		}
+		ran = nil
+		_ = db.InTx(ctx, func(q store.Querier) error {
+			store.AfterCommit(&storetest.Counting{Querier: q}, func() { ran = append(ran, "rolled back") })
+			return errors.New("changed its mind")
+		})
+		if len(ran) != 0 {
+			t.Fatalf("a rolled-back transaction ran %v", ran)
+		}
+	})
+}
+
 // TestAfterCommitInAGroupCommitBelongsToItsRequest: in a batch where one request fails, the
 // batch is rolled back and run again with savepoints. What the failing request registered
 // never runs, and what the others registered runs once, not once per run of the batch.
