@@ -16,11 +16,17 @@ import (
 // pushes) that must happen if and only if the change commits.
 type Hook func(ctx context.Context, q store.Querier, inc Incident, ev Event) error
 
+// BatchHook is a Hook that hears of the events recorded together (an alert storm's lines)
+// at once, after each one's Hooks ran, so that work owed once per incident (a Slack message
+// brought up to date) is enqueued once, not once per line. A single event comes alone.
+type BatchHook func(ctx context.Context, q store.Querier, recs []Recording) error
+
 // Manager applies incident rules against the database.
 type Manager struct {
 	db        *store.DB
 	clock     func() time.Time
 	hooks     []Hook
+	batches   []BatchHook
 	write     Writer
 	envs      EnvironmentAliases
 	summaries summaryLines
@@ -48,6 +54,9 @@ func (m *Manager) WriteThrough(w Writer) { m.write = w }
 
 // OnChange registers a hook. Call it while wiring, before serving.
 func (m *Manager) OnChange(h Hook) { m.hooks = append(m.hooks, h) }
+
+// OnChanges registers a batch hook. Call it while wiring, before serving.
+func (m *Manager) OnChanges(h BatchHook) { m.batches = append(m.batches, h) }
 
 // Now is the manager's clock, in UTC.
 func (m *Manager) Now() time.Time { return m.clock().UTC() }
@@ -234,9 +243,25 @@ func (m *Manager) recordTx(ctx context.Context, q store.Querier, inc Incident, e
 
 // runHooks tells every hook of a timeline event, inside its transaction.
 func (m *Manager) runHooks(ctx context.Context, q store.Querier, inc Incident, ev Event) error {
-	for _, h := range m.hooks {
-		if err := h(ctx, q, inc, ev); err != nil {
-			return fmt.Errorf("incident %d change hook: %w", inc.ID, err)
+	return m.runHooksMany(ctx, q, []Recording{{Incident: inc, Event: ev}})
+}
+
+// runHooksMany tells every hook of events recorded together, in order, then every batch
+// hook of all of them at once.
+func (m *Manager) runHooksMany(ctx context.Context, q store.Querier, recs []Recording) error {
+	for _, r := range recs {
+		for _, h := range m.hooks {
+			if err := h(ctx, q, r.Incident, r.Event); err != nil {
+				return fmt.Errorf("incident %d change hook: %w", r.Incident.ID, err)
+			}
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	for _, h := range m.batches {
+		if err := h(ctx, q, recs); err != nil {
+			return fmt.Errorf("incident change hook of %d events: %w", len(recs), err)
 		}
 	}
 	return nil

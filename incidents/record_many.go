@@ -20,7 +20,7 @@ type Recording struct {
 const recordChunk = 500
 
 // RecordManyTx is RecordTx for several events, appended in the order given with one INSERT
-// per chunk; each one's hooks then run, in that order. An alert storm's first lines (twenty
+// per chunk; each one's hooks then run, in that order, and the batch hooks once per chunk. An alert storm's first lines (twenty
 // per incident, for hundreds of incidents) were as many statements. Each Recording's Event
 // gets its ID, IncidentID and (if zero) At, in place.
 func (m *Manager) RecordManyTx(ctx context.Context, q store.Querier, recs []Recording) error {
@@ -36,10 +36,8 @@ func (m *Manager) RecordManyTx(ctx context.Context, q store.Querier, recs []Reco
 		if err := insertEvents(ctx, q, chunk); err != nil {
 			return err
 		}
-		for _, r := range chunk {
-			if err := m.runHooks(ctx, q, r.Incident, r.Event); err != nil {
-				return err
-			}
+		if err := m.runHooksMany(ctx, q, chunk); err != nil {
+			return err
 		}
 	}
 	return nil

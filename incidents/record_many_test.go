@@ -10,7 +10,8 @@ import (
 )
 
 // Events recorded together land on the timelines in the order given, in one statement, each
-// with its own ID, and every hook hears of each one in that order, ID included.
+// with its own ID; every hook hears of each one in that order, ID included, and every batch
+// hook of all of them at once, afterwards.
 func TestEventsRecordedTogetherKeepTheirOrder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -29,6 +30,14 @@ func TestEventsRecordedTogetherKeepTheirOrder(t *testing.T) {
 				return fmt.Errorf("hook heard event of incident %d with incident %d", ev.IncidentID, inc.ID)
 			}
 			heard = append(heard, ev)
+			return nil
+		})
+		var batches [][]Recording
+		m.OnChanges(func(_ context.Context, _ store.Querier, recs []Recording) error {
+			if len(heard) != len(recs) {
+				return fmt.Errorf("the batch hook ran after %d of %d events' hooks, want after all", len(heard), len(recs))
+			}
+			batches = append(batches, recs)
 			return nil
 		})
 		var recs []Recording
@@ -53,6 +62,14 @@ func TestEventsRecordedTogetherKeepTheirOrder(t *testing.T) {
 		}
 		if len(heard) != len(recs) {
 			t.Fatalf("hooks heard %d events, want %d", len(heard), len(recs))
+		}
+		if len(batches) != 1 || len(batches[0]) != len(recs) {
+			t.Fatalf("the batch hook heard %d batches, want one of all %d events", len(batches), len(recs))
+		}
+		for i, r := range batches[0] {
+			if r.Event.ID != heard[i].ID || r.Incident.ID != heard[i].IncidentID {
+				t.Fatalf("the batch hook's event %d is %+v, want %+v", i, r.Event, heard[i])
+			}
 		}
 		stored := map[int64]Event{}
 		for _, inc := range []Incident{a, b} {

@@ -162,6 +162,7 @@ func (m *Manager) SummarizeAlertsManyTx(ctx context.Context, q store.Querier, it
 			return fmt.Errorf("update %d summary lines: %w", len(known), err)
 		}
 	}
+	var grew []Recording
 	for _, g := range known {
 		if !grown[g.known.id] { // another replica, or an earlier batch, grew it since
 			rest = append(rest, g.item)
@@ -169,11 +170,11 @@ func (m *Manager) SummarizeAlertsManyTx(ctx context.Context, q store.Querier, it
 		}
 		it := g.item
 		m.rememberSummary(q, g.key, g.known.id, g.known.count+it.N)
-		ev := Event{ID: g.known.id, IncidentID: it.Incident.ID, At: at, Actor: ActorAlertmanager, Kind: it.Kind,
-			Text: summaryText(g.known.count+it.N, it.What)}
-		if err := m.runHooks(ctx, q, it.Incident, ev); err != nil {
-			return err
-		}
+		grew = append(grew, Recording{Incident: it.Incident, Event: Event{ID: g.known.id, IncidentID: it.Incident.ID, At: at,
+			Actor: ActorAlertmanager, Kind: it.Kind, Text: summaryText(g.known.count+it.N, it.What)}})
+	}
+	if err := m.runHooksMany(ctx, q, grew); err != nil {
+		return err
 	}
 	for _, it := range rest {
 		if err := m.summarizeReadTx(ctx, q, it.Incident, it.Kind, it.What, it.N, at); err != nil {

@@ -85,7 +85,7 @@ func (r *rig) start() {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.incidents.OnChange(svc.OnIncidentChange)
+	r.incidents.OnChanges(svc.OnIncidentChanges)
 	r.svc = svc
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

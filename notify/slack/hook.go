@@ -35,17 +35,37 @@ var silent = map[incidents.EventKind]bool{
 	incidents.KindDeclared:       true,
 }
 
-// OnIncidentChange is an incidents hook, run inside the transaction of every timeline event.
-// It queues the thread reply the event deserves, if any, and a job that brings the
-// incident's messages up to date: both commit with the change, or neither does.
-func (s *Service) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
-	if !silent[ev.Kind] {
-		if err := insertReply(ctx, q, inc.ID, string(ev.Kind), replyText(ev), ev.At); err != nil {
+// OnIncidentChanges is an incidents batch hook, run inside the transaction of every timeline
+// event, or once for the events recorded together (an alert storm's lines). It queues the
+// thread reply each event deserves, if any, in order, and one job per incident that brings
+// its messages up to date: they commit with the change, or nothing does. One job is enough:
+// the job renders the incident as it stands when delivered, and a coalesced enqueue would
+// supersede the one before anyway (two statements a line, for twenty lines an incident).
+func (s *Service) OnIncidentChanges(ctx context.Context, q store.Querier, recs []incidents.Recording) error {
+	for _, r := range recs {
+		if !silent[r.Event.Kind] {
+			if err := insertReply(ctx, q, r.Incident.ID, string(r.Event.Kind), replyText(r.Event), r.Event.At); err != nil {
+				return err
+			}
+		}
+	}
+	enqueued := make(map[int64]bool, 1)
+	for _, r := range recs {
+		id := r.Incident.ID
+		if enqueued[id] {
+			continue
+		}
+		enqueued[id] = true
+		if _, err := s.deps.Outbox.EnqueueCoalescedTx(ctx, q, JobKind, job{IncidentID: id}, coalesceKey(id)); err != nil {
 			return err
 		}
 	}
-	_, err := s.deps.Outbox.EnqueueCoalescedTx(ctx, q, JobKind, job{IncidentID: inc.ID}, coalesceKey(inc.ID))
-	return err
+	return nil
+}
+
+// OnIncidentChange is OnIncidentChanges for one event, as an incidents hook.
+func (s *Service) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
+	return s.OnIncidentChanges(ctx, q, []incidents.Recording{{Incident: inc, Event: ev}})
 }
 
 // replyIcons start a reply, by what it tells.

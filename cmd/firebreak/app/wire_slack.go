@@ -34,7 +34,7 @@ func wireSlack(a *App, opts Options) (*slacknotify.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slack: %w", err)
 	}
-	a.Incidents.OnChange(svc.OnIncidentChange)
+	a.Incidents.OnChanges(svc.OnIncidentChanges)
 	return svc, nil
 }
 
