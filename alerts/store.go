@@ -356,10 +356,10 @@ func stillFiring(ctx context.Context, q store.Querier, incidentIDs []int64) (map
 	out := make(map[int64]bool, len(incidentIDs))
 	for start := 0; start < len(incidentIDs); start += repeatChunk {
 		chunk := incidentIDs[start:min(start+repeatChunk, len(incidentIDs))]
-		ids, args := idTable(q, chunk)
+		query, args := inList(q, `SELECT id FROM incidents WHERE EXISTS (
+			SELECT 1 FROM alerts WHERE alerts.incident_id = incidents.id AND alerts.status = 'firing') AND id`, "bigint", chunk)
 		var firing []int64
-		err := q.SelectContext(ctx, &firing, q.Rebind(`SELECT i.id FROM `+ids+` WHERE EXISTS (
-			SELECT 1 FROM alerts WHERE alerts.incident_id = i.id AND alerts.status = 'firing')`), args...)
+		err := q.SelectContext(ctx, &firing, query, args...)
 		if err != nil {
 			return nil, fmt.Errorf("look for firing alerts of %d incidents: %w", len(chunk), err)
 		}
@@ -368,19 +368,6 @@ func stillFiring(ctx context.Context, q store.Querier, incidentIDs []int64) (map
 		}
 	}
 	return out, nil
-}
-
-// idTable is the table i(id) of ids, not yet bound, with its arguments: on PostgreSQL one
-// unnested array, on SQLite a VALUES list.
-func idTable(q store.Querier, ids []int64) (string, []any) {
-	if q.Rebind("?") == "$1" {
-		return `unnest(?::bigint[]) AS i(id)`, []any{ids}
-	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
-	}
-	return `(SELECT column1 AS id FROM (VALUES (?)` + strings.Repeat(", (?)", len(ids)-1) + `)) AS i`, args
 }
 
 // ForIncident returns every alert of an incident, oldest first, however many there are.

@@ -63,11 +63,6 @@ func (s *Service) OnIncidentChanges(ctx context.Context, q store.Querier, recs [
 	return nil
 }
 
-// OnIncidentChange is OnIncidentChanges for one event, as an incidents hook.
-func (s *Service) OnIncidentChange(ctx context.Context, q store.Querier, inc incidents.Incident, ev incidents.Event) error {
-	return s.OnIncidentChanges(ctx, q, []incidents.Recording{{Incident: inc, Event: ev}})
-}
-
 // replyIcons start a reply, by what it tells.
 var replyIcons = map[incidents.EventKind]string{
 	incidents.KindAcknowledged:       ":eyes:",

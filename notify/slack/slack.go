@@ -111,7 +111,7 @@ const (
 )
 
 // New builds the integration and registers its delivery job with the outbox. Register
-// OnIncidentChange with the incident manager to have incidents posted.
+// OnIncidentChanges with the incident manager (OnChanges) to have incidents posted.
 func New(cfg Config, d Deps) (*Service, error) {
 	switch {
 	case d.DB == nil || d.Incidents == nil || d.Outbox == nil:
